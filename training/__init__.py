@@ -1,0 +1,1 @@
+"""Training side of LinguaLens: corpus, losses, students, trainer, evaluation, study runner."""

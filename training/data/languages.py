@@ -1,0 +1,47 @@
+"""Which languages LinguaLens knows, and how user-supplied language codes are normalised.
+
+"Known" means a language in the XLM-R / CC-100 pretraining set, which is what every
+multilingual text tower we ship (multilingual-e5-small, XLM-R CLIP) was trained on. A code
+outside it is almost always a typo or a language the towers never saw, so it is rejected
+with the full list rather than silently producing garbage embeddings.
+"""
+from __future__ import annotations
+
+# XLM-R (CC-100) languages that CLDR/babel also describes, by ISO 639-1 code.
+XLMR_LANGUAGES: tuple[str, ...] = tuple(
+    "af am ar as az be bg bn br bs ca cs cy da de el en eo es et eu fa fi fr fy ga gd gl gu ha "
+    "he hi hr hu hy id is it ja jv ka kk km kn ko ku ky la lo lt lv mg mk ml mn mr ms my ne nl "
+    "no om or pa pl ps pt ro ru sa sd si sk sl so sq sr su sv sw ta te th tl tr ug uk ur uz vi "
+    "xh yi zh".split()
+)
+# The 14 languages whose emoji names the `emoji` package ships.
+EMOJI_LANGUAGES: tuple[str, ...] = (
+    "en", "es", "ja", "ko", "pt", "it", "fr", "de", "fa", "id", "zh", "ru", "tr", "ar",
+)
+# Codes users commonly pass that mean one of ours.
+ALIASES = {"nb": "no", "nn": "no", "fil": "tl", "iw": "he", "in": "id", "ji": "yi"}
+# Our code -> the babel/CLDR locale that holds its names.
+BABEL_LOCALE = {"no": "nb", "tl": "fil"}
+
+
+class UnknownLanguageError(ValueError):
+    pass
+
+
+def normalize_language(code: str) -> str:
+    """'pt-BR' -> 'pt', 'zh_Hans' -> 'zh', 'fil' -> 'tl'; unknown codes raise with the list."""
+    if not isinstance(code, str) or not code.strip():
+        raise UnknownLanguageError(f"empty language code; known codes: {', '.join(XLMR_LANGUAGES)}")
+    base = code.strip().replace("_", "-").split("-")[0].lower()
+    base = ALIASES.get(base, base)
+    if base not in XLMR_LANGUAGES:
+        raise UnknownLanguageError(
+            f"unknown language code {code!r}; known codes: {', '.join(XLMR_LANGUAGES)}"
+        )
+    return base
+
+
+def english_name(code: str) -> str:
+    from babel import Locale
+
+    return Locale.parse(BABEL_LOCALE.get(code, code)).english_name or code
