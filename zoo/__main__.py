@@ -1,0 +1,81 @@
+"""python -m zoo list | info NAME | pull NAME --repo ID | push NAME --repo ID"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _fmt(n: int | None) -> str:
+    return "?" if n is None else f"{n / 1e6:.1f}M"
+
+
+def cmd_list() -> int:
+    from .registry import local_zoo_names, registered, status
+
+    specs = registered()
+    rows = [("name", "family", "role", "source", "text", "image", "languages", "status")]
+    for spec in specs.values():
+        rows.append((spec.name, spec.family, spec.role, spec.source, _fmt(spec.text_params),
+                     _fmt(spec.image_params), spec.languages, status(spec)))
+    for name in local_zoo_names():
+        if name in specs:
+            continue
+        from .registry import zoo_checkpoint
+
+        cfg = json.loads((zoo_checkpoint(name) / "lingualens.json").read_text())
+        params = cfg.get("parameters", {})
+        rows.append((name, cfg.get("family", "?"), cfg.get("meta", {}).get("role", "student"), "zoo",
+                     _fmt(params.get("text")), _fmt(params.get("image")),
+                     str(len(cfg.get("meta", {}).get("languages", [])) or "?"), "ready"))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo", description="LinguaLens model zoo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every registered and locally built model with its status")
+    info = sub.add_parser("info", help="print a zoo model's card")
+    info.add_argument("name")
+    for verb in ("pull", "push"):
+        p = sub.add_parser(verb, help=f"{verb} a checkpoint from/to the Hugging Face Hub (needs network)")
+        p.add_argument("name")
+        p.add_argument("--repo", required=True, help="Hub repo id, e.g. you/lingualens-student")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return cmd_list()
+        from .registry import zoo_checkpoint
+
+        if args.command == "info":
+            card = zoo_checkpoint(args.name) / "README.md"
+            if not card.is_file():
+                print(f"error: no zoo checkpoint named {args.name!r}", file=sys.stderr)
+                return 2
+            print(card.read_text())
+            return 0
+        from . import hub
+
+        if args.command == "pull":
+            print(f"pulled into {hub.pull(args.name, args.repo)}")
+        else:
+            print(f"pushed: {hub.push(args.name, args.repo)}")
+        return 0
+    except (hub_errors() + (ValueError, FileNotFoundError)) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def hub_errors() -> tuple[type[BaseException], ...]:
+    from .hub import HubUnavailableError
+
+    return (HubUnavailableError,)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
