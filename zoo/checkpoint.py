@@ -105,10 +105,19 @@ def _save_sentence_transformer(text: HFTextTower, out: Path) -> None:
     raw = type(tok).from_str(tok.to_str())
     raw.no_truncation()
     raw.no_padding()
+    from transformers.utils import logging as hf_logging
+
     PreTrainedTokenizerFast(tokenizer_object=raw, model_max_length=text.max_length, **specials).save_pretrained(out)
     text.backbone.save_pretrained(out, safe_serialization=True)
-    modules: list[nn.Module] = [Transformer(str(out), max_seq_length=text.max_length),
-                                Pooling(text.hidden_size, pooling_mode=text.pooling)]
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the reload below re-creates BERT's unused pooler; say nothing
+    try:
+        transformer = Transformer(str(out), max_seq_length=text.max_length)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    if getattr(text.backbone, "pooler", "absent") is None and getattr(transformer.auto_model, "pooler", None) is not None:
+        transformer.auto_model.pooler = None  # keep random, unused pooler weights out of the file
+    modules: list[nn.Module] = [transformer, Pooling(text.hidden_size, pooling_mode=text.pooling)]
     if text.projection is not None:
         dense = Dense(text.projection.in_features, text.projection.out_features,
                       bias=text.projection.bias is not None, activation_function=nn.Identity())
@@ -169,7 +178,10 @@ def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
         backbone = AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
     except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path / 'config.json'} is not a usable transformers config ({exc})") from exc
-    _load_strict(backbone, tensors("model.safetensors"), path / "model.safetensors")
+    backbone_state = tensors("model.safetensors")
+    if getattr(backbone, "pooler", None) is not None and not any(k.startswith("pooler.") for k in backbone_state):
+        backbone.pooler = None  # saved without BERT's pooler: mean/CLS pooling never uses it
+    _load_strict(backbone, backbone_state, path / "model.safetensors")
     try:
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
     except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON

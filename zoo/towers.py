@@ -140,7 +140,8 @@ class TimmImageTower(ImageTower):
                  head: MLPHead | None = None):
         super().__init__()
         self.backbone, self.arch, self.preprocess, self.head = backbone, arch, preprocess, head
-        self.feature_dim = int(backbone.num_features)
+        # timm: pooled output width is head_hidden_size where a pre-logits conv exists (MobileNetV3)
+        self.feature_dim = int(getattr(backbone, "head_hidden_size", None) or backbone.num_features)
         self.output_dim = head.dims[-1] if head is not None else self.feature_dim
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:

