@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from zoo.progress import progress as tqdm
 
 from zoo.io import atomic_dir, atomic_write_json, atomic_write_text
 from zoo.paths import corpus_dir, ensure_writable

@@ -1,0 +1,83 @@
+"""The embedded corpus seen through the packaged frozen towers, features cached once.
+
+Both teacher alignment and distillation start here: every caption's e5 feature (pooled,
+un-projected) and every image's EfficientNet feature, computed once per corpus.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+from .data.corpus import corpus_hash, default_corpus_path, load_corpus
+from .data.records import Record
+from .features import cached_features, image_backbone_features, text_backbone_features
+
+TEXT_KEY = "e5-small-mean-query128"
+IMAGE_KEY = "effnet-lite0-224"
+RETRIEVAL_KINDS = ("emoji", "flag")
+
+
+@dataclass
+class EmbeddedFeatures:
+    root: Path
+    records: list[Record]
+    texts: list[str]
+    text_feats: np.ndarray  # [T, 384]
+    images: list[str]
+    image_feats: np.ndarray  # [I, 1280]
+
+    def __post_init__(self):
+        self.text_index = {t: i for i, t in enumerate(self.texts)}
+        self.image_index = {p: i for i, p in enumerate(self.images)}
+
+
+def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...] = (),
+                           extra_texts: list[str] | None = None, progress: bool = True) -> EmbeddedFeatures:
+    from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_tower
+
+    from .evaluation.vqa import build_items
+
+    root = Path(corpus) if corpus else default_corpus_path()
+    records = load_corpus(root)
+    if languages:
+        records = [r for r in records if r.language in set(languages)]
+    vqa_texts = {o for kind in ("photo", "flag") for split in ("val", "test")
+                 for item in build_items(records, kind, split) for o in item.options}
+    texts = sorted({r.caption for r in records} | vqa_texts | set(extra_texts or []))
+    images = sorted({r.image for r in records})
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    text_tower = e5_small_text_tower()
+    text_feats = cached_features(TEXT_KEY, texts, text_backbone_features(text_tower), 64,
+                                 "e5 features (cached once)", progress)
+    del text_tower
+    # image paths are relative, so the corpus content hash goes into the key
+    image_feats = cached_features(f"{IMAGE_KEY}-{corpus_hash(root)[:16]}", images,
+                                  image_backbone_features(efficientnet_lite0_tower(), root), 4,
+                                  "EfficientNet features (cached once)", progress)
+    return EmbeddedFeatures(root, records, texts, text_feats, images, image_feats)
+
+
+class HeadsEncoder:
+    """encode_text / encode_image over cached backbone features through trainable heads.
+
+    Numerically the same as the full DualEncoder built from these heads (checked after
+    training), but each call is a matrix lookup plus a small MLP instead of a transformer.
+    """
+
+    def __init__(self, feats: EmbeddedFeatures, text_head: torch.nn.Module, image_head: torch.nn.Module):
+        self.feats, self.text_head, self.image_head = feats, text_head, image_head
+
+    @torch.inference_mode()
+    def encode_text(self, texts: list[str], batch_size: int = 0) -> np.ndarray:
+        x = torch.from_numpy(self.feats.text_feats[[self.feats.text_index[t] for t in texts]])
+        return torch.nn.functional.normalize(self.text_head(x), dim=-1).numpy()
+
+    @torch.inference_mode()
+    def encode_image(self, images: list, batch_size: int = 0) -> np.ndarray:
+        rel = [str(Path(p).relative_to(self.feats.root)) if Path(p).is_absolute() else str(p) for p in images]
+        x = torch.from_numpy(self.feats.image_feats[[self.feats.image_index[p] for p in rel]])
+        return torch.nn.functional.normalize(self.image_head(x), dim=-1).numpy()

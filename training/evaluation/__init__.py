@@ -1,0 +1,1 @@
+"""Evaluation suite: retrieval, cross-lingual consistency, out-of-domain VQA, cost, reports."""

@@ -1,0 +1,84 @@
+"""Frozen-tower features computed once and cached under a key of tower + inputs.
+
+Aligning heads or distilling against a frozen tower needs its outputs for every caption and
+image many times over; computing them once (≈3 min for the whole embedded corpus on 2 cores)
+and reading them back in milliseconds is what makes CPU training practical. The cache key
+hashes the tower's identity and the exact list of inputs, so a changed corpus or a different
+tower never reads stale features.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from zoo.progress import progress as tqdm
+
+from zoo.io import atomic_path
+from zoo.paths import cache_dir, ensure_writable
+
+
+def inputs_hash(items: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for item in items:
+        h.update(item.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def cache_path(tower_key: str, items: Sequence[str]) -> Path:
+    return cache_dir() / "features" / f"{tower_key}-{inputs_hash(items)[:20]}.safetensors"
+
+
+def cached_features(tower_key: str, items: Sequence[str], compute: Callable[[list[str]], np.ndarray],
+                    batch_size: int, desc: str, progress: bool = True) -> np.ndarray:
+    """Features for `items` in order, from the cache or computed in batches and stored."""
+    from safetensors.numpy import load_file, save_file
+
+    items = list(items)
+    path = cache_path(tower_key, items)
+    if path.is_file():
+        data = load_file(str(path))
+        if data["features"].shape[0] == len(items):
+            return data["features"]
+    ensure_writable(path.parent, "feature cache")
+    order = sorted(range(len(items)), key=lambda i: len(items[i]))  # similar lengths batch together
+    out: np.ndarray | None = None
+    with tqdm(total=len(items), desc=desc, unit="item", disable=not progress) as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            feats = compute([items[i] for i in idx])
+            if out is None:
+                out = np.zeros((len(items), feats.shape[1]), np.float32)
+            out[idx] = feats
+            bar.update(len(idx))
+    out = out if out is not None else np.zeros((0, 0), np.float32)
+    with atomic_path(path) as tmp:
+        save_file({"features": out}, str(tmp))
+    return out
+
+
+def text_backbone_features(tower) -> Callable[[list[str]], np.ndarray]:
+    """Pooled, un-projected features of an HFTextTower (its projection is skipped)."""
+    def compute(texts: list[str]) -> np.ndarray:
+        with torch.inference_mode():
+            batch = tower.tokenize(texts)
+            hidden = tower.backbone(**batch).last_hidden_state
+            return tower.pool(hidden, batch["attention_mask"]).float().numpy()
+
+    return compute
+
+
+def image_backbone_features(tower, root: Path | None) -> Callable[[list[str]], np.ndarray]:
+    """Pooled features of a TimmImageTower's backbone, channels_last (≈2x faster on CPU)."""
+    backbone = tower.backbone.to(memory_format=torch.channels_last)
+
+    def compute(paths: list[str]) -> np.ndarray:
+        full = [p if root is None or Path(p).is_absolute() else str(Path(root) / p) for p in paths]
+        with torch.inference_mode():
+            x = tower.prepare(full)["pixel_values"].contiguous(memory_format=torch.channels_last)
+            return backbone(x).float().numpy()
+
+    return compute

@@ -1,0 +1,1 @@
+"""Losses: contrastive primitives and one module per distillation formulation."""
