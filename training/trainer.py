@@ -148,6 +148,8 @@ class Trainer:
         sched = self.scheduler.state_dict()
         sched.update(meta["scheduler"])
         self.scheduler.load_state_dict(sched)
+        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr()):
+            group["lr"] = lr  # the optimizer still holds the step-0 rate until told
         torch.random.set_rng_state(tensors["rng.torch"])
         for key in ("epoch", "step_in_epoch", "global_step", "best_score", "best_epoch", "stale", "history"):
             setattr(self, key, meta[key])
@@ -182,7 +184,7 @@ class Trainer:
                 self.global_step += 1
                 losses.append(loss.item())
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
                 if self.config.checkpoint_every and self.global_step % self.config.checkpoint_every == 0:
                     self.save_last()
             bar.close()

@@ -1,0 +1,69 @@
+"""One small end-to-end run: corpus -> cached features -> aligned teacher -> zoo -> reports -> reload."""
+import json
+
+import numpy as np
+import pytest
+
+from training.data.corpus import CorpusConfig, build_corpus
+from training.teachers import TeacherConfig, build_teacher
+from training.trainer import TrainConfig
+
+LANGS = ("en", "es", "ja", "ru")
+
+
+@pytest.fixture(scope="module")
+def small_teacher(session_home):
+    corpus = build_corpus(session_home / "corpus" / "small", CorpusConfig(limit=40), progress=False)
+    path = build_teacher(TeacherConfig(family="siglip", languages=LANGS, passes_per_epoch=4),
+                         TrainConfig(epochs=3, batch_size=16, patience=3), corpus=corpus, progress=False)
+    return corpus, path
+
+
+def test_teacher_is_ready_in_the_zoo(small_teacher, capsys):
+    from zoo.__main__ import main
+
+    _, path = small_teacher
+    assert path.name == "lit-e5s-effl0-siglip"
+    main(["list"])
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("lit-e5s-effl0-siglip "))
+    assert line.rstrip().endswith("ready")
+
+
+def test_reports_card_and_baseline(small_teacher):
+    _, path = small_teacher
+    report = json.loads((path / "reports" / "test" / "report.json").read_text())
+    assert set(report) == {"lit-e5s-effl0-siglip", "random projection"}
+    ours = report["lit-e5s-effl0-siglip"]
+    assert set(ours["retrieval"]["emoji"]["t2i"]) <= set(LANGS)
+    assert "chance" in ours and ours["vqa"]["photo"]  # VQA per language is reported
+    for png in ("emoji_t2i.png", "flag_t2i.png", "vqa_photo.png"):
+        assert (path / "reports" / "test" / png).read_bytes()[:4] == b"\x89PNG"
+    card = (path / "README.md").read_text()
+    assert card.startswith("---\nlanguage:\n") and "base_model:" in card and "python -m training.teachers" in card
+    cfg = json.loads((path / "lingualens.json").read_text())
+    assert cfg["meta"]["training"]["best_epoch"] >= 1 and cfg["family"] == "siglip"
+
+
+def test_reloaded_teacher_matches_sentence_transformers(small_teacher):
+    from sentence_transformers import SentenceTransformer
+
+    from zoo import load_model
+
+    model = load_model("lit-e5s-effl0-siglip")
+    texts = ["un gato", "猫", "собака", "a red flag"]
+    ours = model.encode_text(texts)
+    st = SentenceTransformer(str(small_teacher[1]), device="cpu").encode(texts, convert_to_numpy=True)
+    assert np.abs(ours - st).max() <= 1e-5
+    assert model.logit_bias is not None and model.embed_dim == 256
+
+
+def test_evaluate_cli_writes_a_comparison(small_teacher, tmp_path):
+    from training.evaluate import main
+
+    corpus, _ = small_teacher
+    out = tmp_path / "cmp"
+    assert main(["--model", "lit-e5s-effl0-siglip", "--compare", "lit-e5s-effl0-random", "--corpus", str(corpus),
+                 "--languages", "en", "ja", "--no-cost", "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "lit-e5s-effl0-random / lit-e5s-effl0-siglip" in md
+    assert main(["--model", "no-such-model", "--corpus", str(corpus)]) == 2
