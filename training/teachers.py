@@ -34,7 +34,7 @@ from zoo.towers import MLPHead
 
 from .config import add_dataclass_args, from_args
 from .data.languages import EMOJI_LANGUAGES
-from .embedded import RETRIEVAL_KINDS, EmbeddedFeatures, HeadsEncoder, load_embedded_features
+from .embedded import IMAGE_KEY, RETRIEVAL_KINDS, TEXT_KEY, EmbeddedFeatures, HeadsEncoder, load_embedded_features
 from .evaluation.report import write_report
 from .evaluation.suite import evaluate
 from .losses.contrastive import family_loss
@@ -178,6 +178,7 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
         raise RuntimeError(f"assembled teacher differs from its cached-feature twin by {drift:.2e}")
     best = max(history, key=lambda h: h["val_score"]) if history else {}
     model.meta.update({"role": "teacher", "languages": sorted({r.language for r in feats.records}),
+                       "frozen_towers": {"text": TEXT_KEY, "image": IMAGE_KEY},
                        "training": {"config": asdict(cfg), "train": asdict(train_cfg), "best_epoch": best.get("epoch"),
                                     "val_emoji_t2i_R@10": best.get("val_score"),
                                     "seconds": round(time.perf_counter() - started, 1)},

@@ -1,0 +1,182 @@
+"""Student text towers built from a teacher's: fewer layers, a trimmed vocabulary, optionally narrower.
+
+Recipes (see `RECIPES`):
+
+- `half`: every other transformer layer of the teacher (1, 3, 5, … — the last layer is kept,
+  its output is what the pooling was trained on), and the vocabulary trimmed to the pieces that
+  the target languages actually use (wordfreq's most frequent words per language plus every
+  corpus caption), with the tokenizer rebuilt over the kept pieces. Kept weights are copied, so
+  the student starts as a truncated teacher, not from scratch. Must come in ≤ 50% of the
+  teacher's text parameters.
+- `quarter`: a quarter of the layers and a tighter vocabulary.
+- custom: any `layers`, `width` and `vocab_words` from the command line. A narrower width
+  cannot inherit matrices; its embeddings start from a PCA of the teacher's and its layers from
+  scratch, and a projection maps it to the teacher's embedding space.
+
+Why trimming keeps tokenization consistent: Unigram picks the highest-scoring segmentation. If
+every piece of a text's original segmentation is kept, the best path is still available and
+every other path is a subset of the old ones, so the trimmed tokenizer picks the same pieces.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from zoo.towers import HFTextTower
+
+SPECIAL_IDS_KEEP = 8  # the first ids of XLM-R-style vocabularies are specials and punctuation
+
+
+@dataclass(frozen=True)
+class StudentRecipe:
+    name: str = "half"
+    layer_stride: int = 2  # keep every n-th layer (ending with the last) when `layers` is 0
+    layers: int = 0  # exact number of layers to keep (0: use layer_stride)
+    width: int = 0  # 0: the teacher's hidden size (weights inherited)
+    vocab_words: int = 5000  # wordfreq words per language for the vocabulary (0: keep the full vocabulary)
+    max_text_fraction: float = 0.5  # refuse a build above this share of the teacher's text parameters
+    keep_layers: tuple[int, ...] = field(default=())  # explicit layer indices (overrides the above)
+
+
+RECIPES = {
+    "half": StudentRecipe("half", layer_stride=2, vocab_words=5000, max_text_fraction=0.5),
+    "quarter": StudentRecipe("quarter", layers=3, vocab_words=1000, max_text_fraction=0.3),
+}
+
+
+def kept_layer_indices(n_layers: int, recipe: StudentRecipe) -> list[int]:
+    if recipe.keep_layers:
+        bad = [i for i in recipe.keep_layers if not 0 <= i < n_layers]
+        if bad:
+            raise ValueError(f"layer indices {bad} do not exist in a {n_layers}-layer teacher")
+        return sorted(set(recipe.keep_layers))
+    if recipe.layers:
+        if not 1 <= recipe.layers <= n_layers:
+            raise ValueError(f"cannot keep {recipe.layers} layers of a {n_layers}-layer teacher")
+        # evenly spaced from the last layer down: 12 layers, keep 3 -> 3, 7, 11
+        return sorted({n_layers - 1 - round(k * n_layers / recipe.layers) for k in range(recipe.layers)})
+    return list(range(recipe.layer_stride - 1, n_layers, recipe.layer_stride))
+
+
+def vocabulary_texts(languages: Iterable[str], words_per_language: int, extra: Iterable[str] = ()) -> list[str]:
+    """Frequent words of each language (wordfreq, where it has the language) plus `extra`."""
+    import wordfreq
+
+    from .data.languages import ALIASES
+
+    available = set(wordfreq.available_languages())
+    reverse = {v: k for k, v in ALIASES.items() if k in available}  # our 'no' -> wordfreq 'nb'
+    texts: list[str] = []
+    for lang in sorted(set(languages)):
+        code = lang if lang in available else reverse.get(lang)
+        if code and words_per_language:
+            texts += wordfreq.top_n_list(code, words_per_language)
+    return texts + list(extra)
+
+
+def used_piece_ids(tokenizer, texts: list[str]) -> set[int]:
+    ids: set[int] = set()
+    for start in range(0, len(texts), 4096):
+        for enc in tokenizer.encode_batch(texts[start:start + 4096], add_special_tokens=True):
+            ids.update(enc.ids)
+    return ids
+
+
+def trim_tokenizer(tokenizer, keep: Iterable[int]):
+    """A Unigram tokenizer over the kept pieces (old order, renumbered) and the old->new map."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tokenizer.to_str())
+    if spec["model"]["type"] != "Unigram":
+        raise ValueError(f"vocabulary trimming needs a Unigram tokenizer, got {spec['model']['type']}")
+    vocab = spec["model"]["vocab"]
+    specials = {t["id"] for t in spec.get("added_tokens", [])} | {spec["model"].get("unk_id", 0)}
+    kept = sorted(set(keep) | specials | set(range(min(SPECIAL_IDS_KEEP, len(vocab)))))
+    new_id = {old: new for new, old in enumerate(kept)}
+    spec["model"]["vocab"] = [vocab[i] for i in kept]
+    spec["model"]["unk_id"] = new_id[spec["model"].get("unk_id", 0)]
+    for tok in spec.get("added_tokens", []):
+        tok["id"] = new_id[tok["id"]]
+    post = spec.get("post_processor") or {}
+    for special in (post.get("special_tokens") or {}).values():
+        special["ids"] = [new_id[i] for i in special["ids"]]
+    return Tokenizer.from_str(json.dumps(spec)), kept
+
+
+def _pca_rows(matrix: torch.Tensor, width: int) -> torch.Tensor:
+    centred = matrix - matrix.mean(0, keepdim=True)
+    _, _, v = torch.pca_lowrank(centred, q=width, center=False, niter=4)
+    return centred @ v[:, :width]
+
+
+def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list[str],
+                  embed_dim: int | None = None, seed: int = 0) -> tuple[HFTextTower, dict]:
+    """The student tower and a report of what was kept (parameters, layers, vocabulary)."""
+    from transformers import AutoModel
+
+    torch.manual_seed(seed)
+    t_cfg = teacher.backbone.config
+    n_layers = int(t_cfg.num_hidden_layers)
+    layers = kept_layer_indices(n_layers, recipe)
+    if recipe.vocab_words or vocab_texts:
+        tokenizer, kept = trim_tokenizer(teacher.tokenizer, used_piece_ids(teacher.tokenizer, vocab_texts))
+    else:
+        tokenizer, kept = teacher.tokenizer, list(range(t_cfg.vocab_size))
+    width = recipe.width or int(t_cfg.hidden_size)
+    cfg = copy.deepcopy(t_cfg)
+    cfg.num_hidden_layers, cfg.vocab_size = len(layers), len(kept)
+    cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0.0  # deterministic, DDP-equivalent
+    if width != t_cfg.hidden_size:
+        if width % cfg.num_attention_heads:
+            cfg.num_attention_heads = max(1, width // 64)
+        cfg.hidden_size, cfg.intermediate_size = width, 4 * width
+    student = AutoModel.from_config(cfg, add_pooling_layer=False) if cfg.model_type == "bert" else AutoModel.from_config(cfg)
+    if getattr(student, "pooler", None) is not None:
+        student.pooler = None
+    t_state = teacher.backbone.state_dict()
+    idx = torch.tensor(kept)
+    with torch.no_grad():
+        word = t_state["embeddings.word_embeddings.weight"][idx]
+        if width == t_cfg.hidden_size:
+            new_state = {}
+            for k, v in t_state.items():
+                if k.startswith("encoder.layer."):
+                    i = int(k.split(".")[2])
+                    if i in layers:
+                        new_state[k.replace(f"encoder.layer.{i}.", f"encoder.layer.{layers.index(i)}.", 1)] = v
+                elif k == "embeddings.word_embeddings.weight":
+                    new_state[k] = word
+                elif not k.startswith("pooler."):
+                    new_state[k] = v
+            missing, unexpected = student.load_state_dict(new_state, strict=False)
+            missing = [m for m in missing if not m.endswith("position_ids")]
+            if missing or unexpected:
+                raise RuntimeError(f"student does not fit inherited weights: {missing[:4]} {unexpected[:4]}")
+        else:
+            student.embeddings.word_embeddings.weight.copy_(_pca_rows(word, width))
+    student.eval()
+    out_dim = embed_dim or teacher.output_dim
+    projection = nn.Linear(width, out_dim)
+    if teacher.projection is not None and width == t_cfg.hidden_size and out_dim == teacher.output_dim:
+        projection.load_state_dict(teacher.projection.state_dict())
+    elif width == out_dim and teacher.projection is None:
+        with torch.no_grad():
+            projection.weight.copy_(torch.eye(out_dim))
+            projection.bias.zero_()
+    tower = HFTextTower(student, tokenizer, pooling=teacher.pooling, prefix=teacher.prefix,
+                        max_length=teacher.max_length, padding=teacher.padding, projection=projection)
+    teacher_params, student_params = teacher.num_parameters(), tower.num_parameters()
+    report = {"recipe": asdict(recipe), "layers_kept": layers, "vocab_kept": len(kept),
+              "vocab_teacher": int(t_cfg.vocab_size), "width": width,
+              "text_params_teacher": teacher_params, "text_params_student": student_params,
+              "text_fraction": student_params / teacher_params}
+    if report["text_fraction"] > recipe.max_text_fraction + 1e-9:
+        raise ValueError(f"recipe {recipe.name!r} gives {report['text_fraction']:.1%} of the teacher's text "
+                         f"parameters, over its limit of {recipe.max_text_fraction:.0%}; lower vocab_words or layers")
+    return tower, report
