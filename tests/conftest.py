@@ -39,3 +39,11 @@ def embedded_corpus(session_home):
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LINGUALENS_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def small_corpus(session_home):
+    """40 emoji + 40 flags with every caption: the real corpus code, seconds to build."""
+    from training.data.corpus import CorpusConfig, build_corpus
+
+    return build_corpus(session_home / "corpus" / "small", CorpusConfig(limit=40), progress=False)

@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pytest
 
-from training.data.corpus import CorpusConfig, build_corpus
 from training.teachers import TeacherConfig, build_teacher
 from training.trainer import TrainConfig
 
@@ -12,8 +11,8 @@ LANGS = ("en", "es", "ja", "ru")
 
 
 @pytest.fixture(scope="module")
-def small_teacher(session_home):
-    corpus = build_corpus(session_home / "corpus" / "small", CorpusConfig(limit=40), progress=False)
+def small_teacher(small_corpus):
+    corpus = small_corpus
     path = build_teacher(TeacherConfig(family="siglip", languages=LANGS, passes_per_epoch=4),
                          TrainConfig(epochs=3, batch_size=16, patience=3), corpus=corpus, progress=False)
     return corpus, path

@@ -125,7 +125,9 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     n_layers = int(t_cfg.num_hidden_layers)
     layers = kept_layer_indices(n_layers, recipe)
     if recipe.vocab_words or vocab_texts:
-        tokenizer, kept = trim_tokenizer(teacher.tokenizer, used_piece_ids(teacher.tokenizer, vocab_texts))
+        # texts are tokenized as the tower feeds them: with its prefix ("query: ")
+        used = used_piece_ids(teacher.tokenizer, [teacher.prefix + t for t in [*vocab_texts, ""]])
+        tokenizer, kept = trim_tokenizer(teacher.tokenizer, used)
     else:
         tokenizer, kept = teacher.tokenizer, list(range(t_cfg.vocab_size))
     width = recipe.width or int(t_cfg.hidden_size)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -187,6 +189,7 @@ class Trainer:
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
                 if self.config.checkpoint_every and self.global_step % self.config.checkpoint_every == 0:
                     self.save_last()
+                _fault_injection(self.global_step)
             bar.close()
             self.module.eval()
             score, metrics = self.evaluate(self.module)
@@ -224,6 +227,13 @@ class Trainer:
         if self.best_path.is_file():
             self.module.load_state_dict(load_file(str(self.best_path)))
         self.module.eval()
+
+
+def _fault_injection(step: int) -> None:
+    """Tests kill a run for real (SIGKILL, no cleanup) at a chosen step to prove resumption."""
+    target = os.environ.get("LINGUALENS_FAULT_SIGKILL_AT_STEP")
+    if target and int(target) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def concept_batches(concept_captions: list[list[int]], batch_size: int, passes: int,

@@ -101,3 +101,17 @@ _hub("siglip-base-patch16-224", "transformers", "google/siglip-base-patch16-224"
      "SigLIP ViT-B/16 (transformers)")
 _hub("siglip2-base-patch16-224", "transformers", "google/siglip2-base-patch16-224", "siglip",
      "multilingual (Gemma tokenizer)", "SigLIP2 ViT-B/16, multilingual (transformers)")
+
+
+# The default students: half-size text towers of both embedded teachers, for the two
+# formulations the paper singles out (DR best for retrieval, ED best for VQA).
+for _family in ("clip", "siglip"):
+    for _loss in ("dr", "ed"):
+        def _student_builder(**kwargs):
+            raise RuntimeError("students are built by training, not from code")
+
+        register_model(f"lit-e5s-effl0-{_family}-half-{_loss}", family=_family, role="student", source="zoo",
+                       languages=XLMR_LANGS, needs="training",
+                       description=f"half-size text tower of lit-e5s-effl0-{_family}, distilled with {_loss.upper()}",
+                       make_ready=f"python -m training.distill --teacher lit-e5s-effl0-{_family} --recipe half --loss {_loss}",
+                       text_params=55_338_496, image_params=4_945_152)(_student_builder)

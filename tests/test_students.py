@@ -1,0 +1,84 @@
+"""Student builder: weights really inherited, trimmed tokenization unchanged, sizes as promised."""
+import pytest
+import torch
+
+from tests.tiny import tiny_bert, tiny_unigram
+from training.students import RECIPES, StudentRecipe, build_student, kept_layer_indices, trim_tokenizer
+from zoo.towers import HFTextTower
+
+TEXTS = ["a cat on a mat", "the dog and the cat", "la casa de mi padre", "un chat et un chien"]
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    torch.manual_seed(0)
+    return HFTextTower(tiny_bert(layers=4), tiny_unigram(), prefix="query: ", max_length=24,
+                       projection=torch.nn.Linear(32, 16))
+
+
+def test_layer_choice():
+    assert kept_layer_indices(12, RECIPES["half"]) == [1, 3, 5, 7, 9, 11]
+    assert kept_layer_indices(12, RECIPES["quarter"]) == [3, 7, 11]
+    assert kept_layer_indices(4, StudentRecipe(keep_layers=(0, 3))) == [0, 3]
+    with pytest.raises(ValueError, match="do not exist"):
+        kept_layer_indices(4, StudentRecipe(keep_layers=(9,)))
+
+
+def test_half_student_is_the_teacher_with_every_other_layer(teacher):
+    student, report = build_student(teacher, StudentRecipe("half", vocab_words=0, max_text_fraction=1.0), TEXTS)
+    assert report["layers_kept"] == [1, 3]
+    ids_s = student.tokenize(TEXTS)
+    ids_t = teacher.tokenize(TEXTS)
+    # the same pieces, renumbered into the trimmed vocabulary
+    for a, b in zip(ids_s["input_ids"], ids_t["input_ids"]):
+        assert [student.tokenizer.id_to_token(int(i)) for i in a] == [teacher.tokenizer.id_to_token(int(i)) for i in b]
+    # a forward through the student == embeddings + teacher layers 1 and 3, applied by hand
+    bt = teacher.backbone
+    with torch.no_grad():
+        mask = ids_t["attention_mask"]
+        ext = bt.get_extended_attention_mask(mask, mask.shape)
+        h = bt.embeddings(input_ids=ids_t["input_ids"])
+        for i in (1, 3):
+            h = bt.encoder.layer[i](h, attention_mask=ext)[0]
+        manual = teacher.projection(teacher.pool(h, mask))
+        ours = student(**ids_s)
+    torch.testing.assert_close(ours, manual, atol=1e-5, rtol=1e-5)
+
+
+def test_trimmed_tokenizer_gives_the_same_pieces_and_drops_the_rest(teacher):
+    tok = teacher.tokenizer
+    keep = {i for e in tok.encode_batch(TEXTS) for i in e.ids}
+    trimmed, kept = trim_tokenizer(tok, keep)
+    assert trimmed.get_vocab_size() == len(kept) < tok.get_vocab_size()
+    for text in TEXTS:
+        assert trimmed.encode(text).tokens == tok.encode(text).tokens
+    assert trimmed.token_to_id("<unk>") is not None and trimmed.encode("a").ids[0] == trimmed.token_to_id("<s>")
+
+
+def test_narrow_student_gets_a_projection_to_the_teacher_space(teacher):
+    student, report = build_student(teacher, StudentRecipe("custom", layers=1, width=16, vocab_words=0,
+                                                           max_text_fraction=1.0), TEXTS)
+    assert report["width"] == 16 and student.output_dim == teacher.output_dim == 16
+    assert student.projection.in_features == 16 and student(**student.tokenize(["x"])).shape == (1, 16)
+
+
+def test_recipe_over_its_size_limit_is_refused(teacher):
+    with pytest.raises(ValueError, match="over its limit of 10%"):
+        build_student(teacher, StudentRecipe("half", vocab_words=0, max_text_fraction=0.1), TEXTS)
+
+
+def test_real_half_student_is_at_most_half_the_teacher(small_corpus):
+    from training.data.corpus import load_corpus
+    from training.students import vocabulary_texts
+    from zoo.sources.packaged import e5_small_text_tower
+
+    e5 = e5_small_text_tower(projection=torch.nn.Linear(384, 256))
+    records = load_corpus(small_corpus)
+    texts = vocabulary_texts({r.language for r in records}, RECIPES["half"].vocab_words, [r.caption for r in records])
+    student, report = build_student(e5, RECIPES["half"], texts)
+    assert report["text_fraction"] <= 0.5 and report["layers_kept"] == [1, 3, 5, 7, 9, 11]
+    captions = sorted({r.caption for r in records})[::7]  # in-vocabulary text: the same pieces
+    ours = [student.tokenizer.id_to_token(int(i)) for i in student.tokenize(captions)["input_ids"].flatten()]
+    theirs = [e5.tokenizer.id_to_token(int(i)) for i in e5.tokenize(captions)["input_ids"].flatten()]
+    assert ours == theirs  # prefix included: "query: " survives trimming
+    assert student.tokenize(["un gato"])["input_ids"].tolist() != []
