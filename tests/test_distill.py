@@ -95,7 +95,7 @@ def test_teacher_cache_is_reused_and_invalidated(tiny_teacher, monkeypatch):
     import torch
 
     with torch.no_grad():
-        teacher.text.projection.weight.add_(0.01)
+        teacher.text.projection.weight[:8].mul_(-1)
     teacher.meta.pop("config", None)  # an in-memory change: identity falls back to a weight hash
     changed = teacher_text_embeddings(teacher, texts, progress=False)
     assert len(calls) > n and not np.allclose(changed, first)  # teacher changed: rebuilt
@@ -157,3 +157,49 @@ def test_two_process_ddp_matches_one_process(tiny_teacher, small_corpus, session
     cfg = json.loads((two / "zoo" / "tiny-resume" / "lingualens.json").read_text())
     assert cfg["meta"]["distillation"]["world_size"] == 2
     np.testing.assert_allclose(_student_embedding(two, TEXTS), _student_embedding(one, TEXTS), atol=1e-4)
+
+
+def test_real_teacher_source_distills_on_a_user_manifest(tmp_path, capsys):
+    """A transformers CLIP teacher (tiny, local) -> a 1-layer BERT student from --student-init,
+    trained on a CSV manifest of parallel captions; the student reloads with the teacher's
+    image tower by reference."""
+    from PIL import Image
+
+    from tests.tiny import tiny_bert, tiny_hf_clip_like, tiny_unigram
+    from training.distill import main
+    from transformers import PreTrainedTokenizerFast
+    from zoo import load_model
+
+    teacher_dir = tiny_hf_clip_like("clip", tmp_path / "teacher")
+    init = tmp_path / "init"
+    tiny_bert(layers=2).save_pretrained(init)
+    PreTrainedTokenizerFast(tokenizer_object=tiny_unigram(), bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                            pad_token="<pad>").save_pretrained(init)
+    words = [("red", "rojo", "赤"), ("blue", "azul", "青"), ("green", "verde", "緑"), ("black", "negro", "黒"),
+             ("white", "blanco", "白"), ("yellow", "amarillo", "黄色"), ("gray", "gris", "灰色"),
+             ("pink", "rosa", "桃色"), ("brown", "marrón", "茶色"), ("purple", "morado", "紫"),
+             ("orange", "naranja", "橙"), ("navy", "marino", "紺")]
+    rows = ["image,caption,language"]
+    for i, (en, es, ja) in enumerate(words):
+        Image.new("RGB", (24, 24), en).save(tmp_path / f"{i}.png")
+        rows += [f"{i}.png,a {en} square,en", f"{i}.png,un cuadrado {es},es", f"{i}.png,{ja}の四角,ja"]
+    (tmp_path / "colors.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["--teacher", str(teacher_dir), "--student-init", str(init), "--manifest", str(tmp_path / "colors.csv"),
+                 "--recipe", "custom", "--layers", "1", "--vocab-words", "0", "--loss", "mcl=1,fd=1",
+                 "--eval-languages", "en", "es", "ja", "--name", "tiny-real-student", "--epochs", "2",
+                 "--batch-size", "4", "--no-progress"]) == 0, capsys.readouterr().err
+    student = load_model("tiny-real-student")
+    assert type(student.image).__name__ == "TransformersImageTower"  # the teacher's, by reference
+    assert student.embed_dim == 16 and student.text.backbone.config.num_hidden_layers == 1
+    assert student.encode_text(["un cuadrado rojo"]).shape == (1, 16)
+    assert student.encode_image([tmp_path / "0.png"]).shape == (1, 16)
+
+
+def test_non_hf_teacher_without_student_init_says_what_to_do(tmp_path, small_corpus, capsys):
+    from tests.tiny import tiny_hf_clip_like
+    from training.distill import main
+
+    teacher_dir = tiny_hf_clip_like("clip", tmp_path / "teacher")
+    assert main(["--teacher", str(teacher_dir), "--corpus", str(small_corpus), "--recipe", "custom",
+                 "--layers", "1", "--no-progress"]) == 2
+    assert "pass --student-init DIR" in capsys.readouterr().err

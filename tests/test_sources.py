@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.tiny import MULTILINGUAL, save_tiny_xlmr, tiny_open_clip_config
+from tests.tiny import MULTILINGUAL, save_tiny_xlmr, tiny_hf_clip_like, tiny_open_clip_config
 from zoo import load_model
 
 
@@ -49,37 +49,9 @@ def test_open_clip_local_weight_file_round_trip(tmp_path):
     np.testing.assert_allclose(second.encode_text(["hello"]), first.encode_text(["hello"]), atol=1e-6)
 
 
-def _tiny_hf_clip_like(kind: str, path):
-    from transformers import (AutoTokenizer, CLIPConfig, CLIPImageProcessor, CLIPModel, PreTrainedTokenizerFast,
-                              Siglip2Config, Siglip2ImageProcessor, Siglip2Model, SiglipConfig,
-                              SiglipImageProcessor, SiglipModel)
-
-    from tests.tiny import tiny_unigram
-
-    torch.manual_seed(0)
-    text = dict(vocab_size=4000, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                num_attention_heads=2, max_position_embeddings=64, pad_token_id=1, bos_token_id=0, eos_token_id=2)
-    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, patch_size=8)
-    if kind == "clip":
-        model = CLIPModel(CLIPConfig(text_config=text, vision_config={**vision, "image_size": 32}, projection_dim=16))
-        proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    elif kind == "siglip":
-        model = SiglipModel(SiglipConfig(text_config=text, vision_config={**vision, "image_size": 32}))
-        proc = SiglipImageProcessor(size={"height": 32, "width": 32})
-    else:
-        model = Siglip2Model(Siglip2Config(text_config=text, vision_config={**vision, "num_patches": 16}))
-        proc = Siglip2ImageProcessor(patch_size=8, max_num_patches=16)
-    model.save_pretrained(path)
-    proc.save_pretrained(path)
-    PreTrainedTokenizerFast(tokenizer_object=tiny_unigram(), bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                            pad_token="<pad>", model_max_length=64).save_pretrained(path)
-    assert AutoTokenizer.from_pretrained(path) is not None
-    return path
-
-
 @pytest.mark.parametrize("kind, family, dim", [("clip", "clip", 16), ("siglip", "siglip", 32), ("siglip2", "siglip", 32)])
 def test_transformers_models_from_local_dir(tmp_path, kind, family, dim):
-    path = _tiny_hf_clip_like(kind, tmp_path / kind)
+    path = tiny_hf_clip_like(kind, tmp_path / kind)
     model = load_model(path)
     assert model.family == family
     _check_interface(model, dim)

@@ -72,3 +72,31 @@ def tiny_open_clip_config(path: Path, hf_text_dir: Path | None = None) -> Path:
                 "context_length": 16}
     path.write_text(json.dumps({"embed_dim": 16, "vision_cfg": vision, "text_cfg": text}))
     return path
+
+
+def tiny_hf_clip_like(kind: str, path):
+    """A tiny transformers CLIP / SigLIP / SigLIP2 saved as a local directory (model, processor, tokenizer)."""
+    from transformers import (AutoTokenizer, CLIPConfig, CLIPImageProcessor, CLIPModel, PreTrainedTokenizerFast,
+                              Siglip2Config, Siglip2ImageProcessor, Siglip2Model, SiglipConfig,
+                              SiglipImageProcessor, SiglipModel)
+
+
+    torch.manual_seed(0)
+    text = dict(vocab_size=4000, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                num_attention_heads=2, max_position_embeddings=64, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, patch_size=8)
+    if kind == "clip":
+        model = CLIPModel(CLIPConfig(text_config=text, vision_config={**vision, "image_size": 32}, projection_dim=16))
+        proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    elif kind == "siglip":
+        model = SiglipModel(SiglipConfig(text_config=text, vision_config={**vision, "image_size": 32}))
+        proc = SiglipImageProcessor(size={"height": 32, "width": 32})
+    else:
+        model = Siglip2Model(Siglip2Config(text_config=text, vision_config={**vision, "num_patches": 16}))
+        proc = Siglip2ImageProcessor(patch_size=8, max_num_patches=16)
+    model.save_pretrained(path)
+    proc.save_pretrained(path)
+    PreTrainedTokenizerFast(tokenizer_object=tiny_unigram(), bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                            pad_token="<pad>", model_max_length=64).save_pretrained(path)
+    assert AutoTokenizer.from_pretrained(path) is not None
+    return path

@@ -54,6 +54,7 @@ class DistillConfig:
     languages: tuple[str, ...] = ()  # empty: every language in the corpus
     corpus: str = ""  # embedded corpus directory (default: $LINGUALENS_HOME/corpus/embedded-v1)
     manifest: str = ""  # a user manifest with parallel captions instead of the embedded corpus
+    student_init: str = ""  # HF model dir to start the student from when the teacher's text tower is not HF
     passes_per_epoch: int = 4
     freeze_embeddings: bool = True  # the inherited word embeddings stay fixed (≈3x faster steps on CPU)
     eval_languages: tuple[str, ...] = EMOJI_LANGUAGES
@@ -117,6 +118,13 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
     if cfg.languages:
         keep = set(cfg.languages) | {"en"}
         records = [r for r in records if r.language in keep]
+    if cfg.manifest and all(r.split == "train" for r in records):
+        from dataclasses import replace
+
+        from .data.split import assign_splits
+
+        splits = assign_splits([r.concept for r in records], seed=0)  # no held-out rows given: split by concept
+        records = [replace(r, split=splits[r.concept]) for r in records]
     from .evaluation.vqa import build_items
 
     vqa_texts = {o for kind in ("photo", "flag") for split in ("val", "test")
@@ -212,11 +220,8 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     data = prepare_data(teacher, cfg, progress and rank == 0)
     recipe = resolve_recipe(cfg)
     vocab_src = vocabulary_texts({r.language for r in data.records}, recipe.vocab_words, data.texts)
-    if not hasattr(teacher.text, "backbone"):
-        raise ValueError(f"teacher {cfg.teacher!r} has a {type(teacher.text).__name__} text tower; students are built "
-                         "from HF (BERT/XLM-R-like) text towers — see README 'Distilling a real teacher'")
-    student_text, build_report = build_student(teacher.text, recipe, vocab_src, embed_dim=teacher.embed_dim,
-                                               seed=train_cfg.seed)
+    student_text, build_report = build_student(student_base(teacher, cfg), recipe, vocab_src,
+                                               embed_dim=teacher.embed_dim, seed=train_cfg.seed)
     if teacher.embed_dim != student_text.output_dim:
         raise ValueError(f"student outputs {student_text.output_dim}-d but the teacher space is {teacher.embed_dim}-d")
     if cfg.freeze_embeddings:
@@ -272,16 +277,20 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     run_key = hashlib.sha256(json.dumps([asdict(cfg), asdict(train_cfg)], sort_keys=True).encode()).hexdigest()[:12]
     out_dir = cache_dir() / "runs" / f"{name}-{run_key}"
     trainer = Trainer(module, train_cfg, out_dir, batches, loss_fn, val, progress=progress, rank=rank, world_size=world)
-    history = trainer.fit()
+    trainer.fit()
     if rank != 0:
+        _barrier(world)  # wait while rank 0 evaluates and saves, then leave together
         return dest
 
     student = DualEncoder(student_text.eval(), teacher.image, family=teacher.family,
                           logit_scale=float(scale), logit_bias=None if bias is None else float(bias), name=name)
+    kinds = tuple(sorted({r.kind for r in data.records} - {"photo"}))
     test_student = evaluate(StudentEncoder(student_text, data), data.records, data.root, "test",
-                            languages=list(cfg.languages) or None)
+                            languages=list(cfg.languages) or None, kinds=kinds)
     test_teacher = evaluate(TeacherEncoder(data), data.records, data.root, "test",
-                            languages=list(cfg.languages) or None)
+                            languages=list(cfg.languages) or None, kinds=kinds)
+    if not hasattr(teacher.image, "backbone"):  # an open_clip/transformers image tower: stored by reference
+        student.meta["image_reference"] = str(Path(cfg.teacher).resolve()) if Path(cfg.teacher).exists() else cfg.teacher
     student.meta.update({
         "role": "student", "teacher": cfg.teacher, "languages": sorted({r.language for r in data.records}),
         "frozen_towers": {"image": (teacher.meta.get("frozen_towers") or {}).get("image")} if teacher.meta.get("frozen_towers") else {},
@@ -299,17 +308,48 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
 
     write_report(dest / "reports" / "test", {cfg.teacher: test_teacher, name: test_student},
                  f"{name} vs its teacher {cfg.teacher}: held-out test concepts")
+    _barrier(world)
+    return dest
+
+
+def _barrier(world: int) -> None:
     if world > 1:
         import torch.distributed as dist
 
         dist.barrier()
-    return dest
+
+
+def student_base(teacher, cfg: DistillConfig):
+    """The text tower a student is cut from: the teacher's own when it is an HF encoder (layers
+    and vocabulary inherited), else the model in --student-init projected into the teacher space."""
+    from zoo.towers import HFTextTower
+
+    if not cfg.student_init:
+        if isinstance(teacher.text, HFTextTower):
+            return teacher.text
+        raise ValueError(f"teacher {cfg.teacher!r} has a {type(teacher.text).__name__} text tower, which cannot be cut "
+                         "into a student; pass --student-init DIR (a transformers text model with its tokenizer, e.g. "
+                         "a multilingual BERT/XLM-R) to start the student from")
+    from transformers import AutoModel, AutoTokenizer
+
+    init = Path(cfg.student_init)
+    if not init.is_dir():
+        from zoo.hub import is_cached, require_hub
+
+        if not is_cached(cfg.student_init):
+            require_hub(f"student init {cfg.student_init!r}")
+    backbone = AutoModel.from_pretrained(cfg.student_init).eval()
+    tokenizer = AutoTokenizer.from_pretrained(cfg.student_init)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"{cfg.student_init}: a fast (tokenizers-backed) tokenizer is needed")
+    return HFTextTower(backbone, tokenizer.backend_tokenizer, pooling="mean", prefix="",
+                       max_length=min(int(getattr(teacher.text, "max_length", 64) or 64), 128))
 
 
 def _val_score(tower, data: DistillData, langs: list[str]) -> tuple[float, dict]:
+    kinds = ("emoji",) if any(r.kind == "emoji" for r in data.records) else ("user",)
     rep = evaluate(StudentEncoder(tower, data), data.records, data.root, "val", languages=langs,
-                   kinds=("emoji",) if any(r.kind == "emoji" for r in data.records) else ("user",),
-                   with_vqa=False, with_clustering=False)
+                   kinds=kinds, with_vqa=False, with_clustering=False)
     s = rep["summary"]
     key = next((k for k in ("emoji_t2i_R@10_mean", "user_t2i_R@10_mean") if k in s and s[k] == s[k]), None)
     score = s[key] if key else float("nan")

@@ -124,7 +124,8 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     t_cfg = teacher.backbone.config
     n_layers = int(t_cfg.num_hidden_layers)
     layers = kept_layer_indices(n_layers, recipe)
-    if recipe.vocab_words or vocab_texts:
+    trimmable = json.loads(teacher.tokenizer.to_str())["model"]["type"] == "Unigram"
+    if trimmable and (recipe.vocab_words or vocab_texts):
         # texts are tokenized as the tower feeds them: with its prefix ("query: ")
         used = used_piece_ids(teacher.tokenizer, [teacher.prefix + t for t in [*vocab_texts, ""]])
         tokenizer, kept = trim_tokenizer(teacher.tokenizer, used)
@@ -174,7 +175,7 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     tower = HFTextTower(student, tokenizer, pooling=teacher.pooling, prefix=teacher.prefix,
                         max_length=teacher.max_length, padding=teacher.padding, projection=projection)
     teacher_params, student_params = teacher.num_parameters(), tower.num_parameters()
-    report = {"recipe": asdict(recipe), "layers_kept": layers, "vocab_kept": len(kept),
+    report = {"recipe": asdict(recipe), "layers_kept": layers, "vocab_kept": len(kept), "vocab_trimmed": trimmable,
               "vocab_teacher": int(t_cfg.vocab_size), "width": width,
               "text_params_teacher": teacher_params, "text_params_student": student_params,
               "text_fraction": student_params / teacher_params}

@@ -61,22 +61,27 @@ def save_checkpoint(model: DualEncoder, out_dir: Path | str, card: str | None = 
     from safetensors.torch import save_file
 
     text, image = model.text, model.image
-    if not isinstance(text, HFTextTower) or not isinstance(image, TimmImageTower):
+    reference = model.meta.get("image_reference")
+    if not isinstance(text, HFTextTower) or not (isinstance(image, TimmImageTower) or reference):
         raise NotImplementedError(
             "the LinguaLens checkpoint format stores an HF text tower (BERT/XLM-R-like) and a timm "
-            f"image tower; got {type(text).__name__} + {type(image).__name__}. open_clip and "
-            "transformers teachers are loaded from their own sources instead.")
+            f"image tower (or a reference to a loadable model's image tower); got {type(text).__name__} + "
+            f"{type(image).__name__}. open_clip and transformers teachers are loaded from their own sources.")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         _save_sentence_transformer(text, tmp)
-        image_state = {f"backbone.{k}": v for k, v in image.backbone.state_dict().items()}
-        if image.head is not None:
-            image_state.update({f"head.{k}": v for k, v in image.head.state_dict().items()})
-        save_file({k: v.detach().contiguous().cpu() for k, v in image_state.items()}, str(tmp / "image.safetensors"))
+        if isinstance(image, TimmImageTower):
+            image_state = {f"backbone.{k}": v for k, v in image.backbone.state_dict().items()}
+            if image.head is not None:
+                image_state.update({f"head.{k}": v for k, v in image.head.state_dict().items()})
+            save_file({k: v.detach().contiguous().cpu() for k, v in image_state.items()}, str(tmp / "image.safetensors"))
+            image_settings = image.settings()
+        else:  # the teacher's own image tower, loaded from where the teacher came from
+            image_settings = {"type": "reference", "model": reference}
         config = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "name": model.name,
             "family": model.family, "embed_dim": model.embed_dim,
-            "text": text.settings(), "image": image.settings(),
+            "text": text.settings(), "image": image_settings,
             "logit_scale": float(model.logit_scale.detach()),
             "logit_bias": None if model.logit_bias is None else float(model.logit_bias.detach()),
             "parameters": model.num_parameters(),
@@ -137,7 +142,6 @@ def _require(config: dict, keys, where: str) -> None:
 
 
 def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
-    import timm
     from safetensors import SafetensorError
     from safetensors.torch import load_file
     from tokenizers import Tokenizer
@@ -156,7 +160,10 @@ def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
         raise CheckpointError(f"{cfg_path}: format {config['format']!r} v{config['format_version']} "
                               f"is not {FORMAT!r} <= v{FORMAT_VERSION}")
     _require(config["text"], ("pooling", "prefix", "max_length", "padding", "projection"), f"{cfg_path} [text]")
-    _require(config["image"], ("arch", "preprocess", "head"), f"{cfg_path} [image]")
+    if config["image"].get("type") == "reference":
+        _require(config["image"], ("model",), f"{cfg_path} [image]")
+    else:
+        _require(config["image"], ("arch", "preprocess", "head"), f"{cfg_path} [image]")
     for name in HASHED_FILES:
         expected = config["files"].get(name)
         if expected is None:
@@ -201,16 +208,12 @@ def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
         raise CheckpointError(f"{path / 'tokenizer.json'} does not fit the text model: {exc}") from exc
 
     im = config["image"]
-    try:
-        backbone_img = timm.create_model(im["arch"], pretrained=False, num_classes=0)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{cfg_path}: unknown timm architecture {im['arch']!r}") from exc
-    head = MLPHead(im["head"]["dims"]) if im["head"] else None
-    state = tensors("image.safetensors")
-    _load_strict(backbone_img, {k[9:]: v for k, v in state.items() if k.startswith("backbone.")}, path / "image.safetensors")
-    if head is not None:
-        _load_strict(head, {k[5:]: v for k, v in state.items() if k.startswith("head.")}, path / "image.safetensors")
-    image = TimmImageTower(backbone_img.eval(), im["arch"], ImagePreprocess.from_dict(im["preprocess"]), head=head)
+    if im.get("type") == "reference":
+        from .registry import load_model
+
+        image = load_model(im["model"]).image
+    else:
+        image = _load_timm_image(path, cfg_path, im, tensors)
     try:
         model = DualEncoder(text, image, family=config["family"], logit_scale=config["logit_scale"],
                             logit_bias=config.get("logit_bias"), name=config["name"], meta=config.get("meta"))
@@ -221,6 +224,21 @@ def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
     model.meta.setdefault("checkpoint", str(path))
     model.meta["config"] = config
     return model.eval()
+
+
+def _load_timm_image(path: Path, cfg_path: Path, im: dict, tensors) -> TimmImageTower:
+    import timm
+
+    try:
+        backbone_img = timm.create_model(im["arch"], pretrained=False, num_classes=0)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{cfg_path}: unknown timm architecture {im['arch']!r}") from exc
+    head = MLPHead(im["head"]["dims"]) if im["head"] else None
+    state = tensors("image.safetensors")
+    _load_strict(backbone_img, {k[9:]: v for k, v in state.items() if k.startswith("backbone.")}, path / "image.safetensors")
+    if head is not None:
+        _load_strict(head, {k[5:]: v for k, v in state.items() if k.startswith("head.")}, path / "image.safetensors")
+    return TimmImageTower(backbone_img.eval(), im["arch"], ImagePreprocess.from_dict(im["preprocess"]), head=head)
 
 
 def _load_strict(module: nn.Module, state: dict[str, torch.Tensor], file: Path) -> None:
