@@ -4,10 +4,25 @@
     model = load_model("lit-e5s-effl0-clip")     # or a path, "open_clip:…", "transformers:…"
     model.encode_text(["perro", "犬", "собака"])  # float32 [3, D], L2-normalised
     model.encode_image(["cat.jpg"])
-"""
-from .dual_encoder import DualEncoder
-from .registry import (ModelNotReadyError, ModelSpec, UnknownModelError, load_model, register_model,
-                       registered, status)
 
-__all__ = ["DualEncoder", "ModelNotReadyError", "ModelSpec", "UnknownModelError", "load_model",
-           "register_model", "registered", "status"]
+Imports are lazy so that torch-free parts (`zoo.preprocess`, `zoo.io`, `zoo.paths`) can serve
+the ONNX runtime without pulling in PyTorch.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "DualEncoder": "dual_encoder", "ModelNotReadyError": "registry", "ModelSpec": "registry",
+    "UnknownModelError": "registry", "load_model": "registry", "register_model": "registry",
+    "registered": "registry", "status": "registry",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -1,0 +1,112 @@
+"""`OnnxEncoder`: the DualEncoder interface on onnxruntime + tokenizers + numpy + Pillow only.
+
+No PyTorch is imported here (nor by `zoo.preprocess` / `zoo.io`, which this uses), so a
+deployment needs nothing but those four packages and the exported directory:
+
+    from export.runtime import OnnxEncoder
+    enc = OnnxEncoder("~/.cache/lingualens/exports/lit-e5s-effl0-clip-half-dr")       # fp32
+    enc = OnnxEncoder(path, variant="int8")                                            # if published
+    enc.encode_text(["perro", "犬"]); enc.encode_image(["cat.jpg"])
+
+Loading checks that the directory is consistent — tokenizer vs vocabulary size, graph output
+width vs the declared embedding size, image input size vs preprocessing — and refuses a
+mismatch or a missing/corrupt file with a message that names the file.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from zoo.preprocess import ImagePreprocess
+
+CONFIG_NAME = "lingualens_onnx.json"
+
+
+class OnnxModelError(ValueError):
+    pass
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise OnnxModelError(f"ONNX file missing: {path}")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for corrupt graphs
+        raise OnnxModelError(f"{path} is not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from exc
+
+
+class OnnxEncoder:
+    def __init__(self, path: str | Path, variant: str = "fp32"):
+        from tokenizers import Tokenizer
+
+        self.path = Path(path).expanduser()
+        cfg_path = self.path / CONFIG_NAME
+        if not cfg_path.is_file():
+            raise OnnxModelError(f"{self.path} is not a LinguaLens ONNX export (no {CONFIG_NAME})")
+        try:
+            self.config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise OnnxModelError(f"{cfg_path} is not valid JSON ({exc})") from exc
+        if variant not in ("fp32", "int8"):
+            raise ValueError(f"variant must be 'fp32' or 'int8', got {variant!r}")
+        if variant == "int8" and not self.config.get("int8", {}).get("published"):
+            why = self.config.get("int8", {}).get("reason", "no int8 export was made")
+            raise OnnxModelError(f"{self.path}: no published int8 model ({why})")
+        self.variant, self.name = variant, self.config.get("name", self.path.name)
+        self.embed_dim = int(self.config["embed_dim"])
+        t, im = self.config["text"], self.config["image"]
+        self.text_session = _session(self.path / t["files"][variant])
+        self.image_session = _session(self.path / im["files"][variant])
+        tok_file = self.path / "tokenizer.json"
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tok_file))
+        except Exception as exc:
+            raise OnnxModelError(f"{tok_file} is not a readable tokenizer ({exc})") from exc
+        vocab = self.tokenizer.get_vocab_size(with_added_tokens=True)
+        if vocab > int(t["vocab_size"]):
+            raise OnnxModelError(f"{tok_file} has {vocab} tokens but the text graph's embedding holds {t['vocab_size']}")
+        out_dim = self.text_session.get_outputs()[0].shape[-1]
+        if isinstance(out_dim, int) and out_dim != self.embed_dim:
+            raise OnnxModelError(f"{t['files'][variant]} outputs {out_dim}-d but {CONFIG_NAME} says {self.embed_dim}")
+        self.prefix, self.max_length = t["prefix"], int(t["max_length"])
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.enable_padding(pad_id=int(t["pad_id"]), pad_token=self.tokenizer.id_to_token(int(t["pad_id"])),
+                                      length=self.max_length if t["padding"] == "max_length" else None)
+        self.preprocess = ImagePreprocess.from_dict(im["preprocess"])
+        shape = self.image_session.get_inputs()[0].shape
+        if isinstance(shape[-1], int) and shape[-1] != self.preprocess.image_size:
+            raise OnnxModelError(f"{im['files'][variant]} expects {shape[-1]} px images but the preprocessing "
+                                 f"config says {self.preprocess.image_size}")
+
+    def encode_text(self, texts: str | Iterable[str], language: str | None = None, batch_size: int = 64) -> np.ndarray:
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            return np.zeros((0, self.embed_dim), np.float32)
+        out = []
+        for start in range(0, len(texts), batch_size):
+            chunk = [self.prefix + " ".join(str(t).split()) for t in texts[start:start + batch_size]]
+            enc = self.tokenizer.encode_batch(chunk)
+            feed = {"input_ids": np.array([e.ids for e in enc], np.int64),
+                    "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
+            out.append(self.text_session.run(None, feed)[0])
+        return np.concatenate(out).astype(np.float32)
+
+    def encode_image(self, images: Any, batch_size: int = 32) -> np.ndarray:
+        images = list(images) if isinstance(images, (list, tuple)) else [images]
+        if not images:
+            return np.zeros((0, self.embed_dim), np.float32)
+        out = []
+        for start in range(0, len(images), batch_size):
+            pixels = self.preprocess.batch(images[start:start + batch_size])
+            out.append(self.image_session.run(None, {"pixel_values": pixels})[0])
+        return np.concatenate(out).astype(np.float32)
+
+    def num_parameters(self) -> dict[str, int]:
+        return dict(self.config.get("parameters", {}))
