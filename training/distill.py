@@ -61,7 +61,7 @@ class DistillConfig:
 
 
 def default_train_config() -> TrainConfig:
-    return TrainConfig(epochs=6, batch_size=64, lr=2e-4, weight_decay=0.01, warmup_frac=0.1, patience=3)
+    return TrainConfig(epochs=4, batch_size=64, lr=2e-4, weight_decay=0.01, warmup_frac=0.1, patience=2)
 
 
 def loss_tag(spec: str) -> str:

@@ -1,0 +1,152 @@
+"""ONNX export: parity with PyTorch, a torch-free runtime, raw onnxruntime use, the int8 gate,
+and refusal of unsupported models and inconsistent or damaged export directories."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.tiny import MULTILINGUAL, tiny_dual_encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def exported(session_home, small_corpus, tmp_path_factory):
+    from export.onnx import export_model
+    from zoo.checkpoint import save_checkpoint
+    from zoo.paths import zoo_dir
+
+    model = tiny_dual_encoder("siglip")
+    model.name = "tiny-export"
+    save_checkpoint(model, zoo_dir() / "tiny-export")
+    out = export_model("tiny-export", tmp_path_factory.mktemp("onnx") / "tiny-export", int8=True,
+                       corpus=small_corpus, gate_languages=["en", "es"])
+    return model, out
+
+
+def _copy(exported, tmp_path):
+    return Path(shutil.copytree(exported[1], tmp_path / "copy"))
+
+
+def test_export_directory_is_complete_and_parity_holds(exported):
+    from export.runtime import OnnxEncoder
+
+    model, out = exported
+    assert {p.name for p in out.iterdir()} >= {"text.onnx", "image.onnx", "tokenizer.json", "lingualens_onnx.json", "README.md"}
+    cfg = json.loads((out / "lingualens_onnx.json").read_text())
+    assert cfg["text"]["prefix"] == "query: " and cfg["image"]["preprocess"]["image_size"] == 32
+    enc = OnnxEncoder(out)
+    texts = MULTILINGUAL + ["", "x " * 500]  # ≥ 5 scripts, empty and over-long
+    assert np.abs(enc.encode_text(texts) - model.encode_text(texts)).max() <= 1e-4
+    images = [Image.new("RGB", (50, 30), c) for c in ("red", "teal")] + [Image.new("L", (7, 90), 128)]
+    assert np.abs(enc.encode_image(images) - model.encode_image(images)).max() <= 1e-4
+    assert enc.encode_text([]).shape == (0, 16)
+    assert max(cfg["parity_fp32"].values()) <= 1e-4
+
+
+def test_int8_gate_is_recorded_in_config_and_card(exported):
+    from export.runtime import OnnxEncoder, OnnxModelError
+
+    _, out = exported
+    gate = json.loads((out / "lingualens_onnx.json").read_text())["int8"]
+    assert {"val_emoji_t2i_R@10_fp32", "val_emoji_t2i_R@10_int8", "drop", "published", "reason"} <= set(gate)
+    assert gate["published"] == (gate["drop"] <= 0.01)
+    card = (out / "README.md").read_text()
+    assert gate["reason"] in card and "text.onnx" in card
+    if gate["published"]:
+        assert OnnxEncoder(out, variant="int8").encode_text(["hola"]).shape == (1, 16)
+        assert (out / "text.int8.onnx").stat().st_size < (out / "text.onnx").stat().st_size
+    else:
+        assert (out / "rejected" / "text.int8.onnx").is_file()
+        with pytest.raises(OnnxModelError, match="no published int8 model"):
+            OnnxEncoder(out, variant="int8")
+
+
+def test_int8_rejected_when_it_costs_too_much(session_home, small_corpus, tmp_path, monkeypatch):
+    import export.onnx as onnx_export
+    from export.runtime import OnnxEncoder, OnnxModelError
+
+    monkeypatch.setattr(onnx_export, "INT8_MAX_DROP", -1.0)  # nothing can pass
+    out = onnx_export.export_model("tiny-export", tmp_path / "strict", int8=True, corpus=small_corpus,
+                                   gate_languages=["en"])
+    with pytest.raises(OnnxModelError, match="rejected: R@10 drop"):
+        OnnxEncoder(out, variant="int8")
+    assert "rejected" in (out / "README.md").read_text()
+
+
+def test_runtime_never_imports_torch(exported):
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from export.runtime import OnnxEncoder\n"
+            f"e = OnnxEncoder({str(exported[1])!r})\n"
+            "print(e.encode_text(['un gato', '猫']).shape)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "(2, 16)" in result.stdout
+
+
+def test_bare_onnxruntime_and_tokenizers_give_the_same_vectors(exported, tmp_path):
+    """The card's snippet, run in a fresh process with no LinguaLens module importable."""
+    from export.onnx import RAW_SNIPPET
+
+    model, out = exported
+    img = tmp_path / "cat.jpg"
+    Image.new("RGB", (64, 48), (180, 90, 40)).save(img, quality=95)
+    code = RAW_SNIPPET.replace("PATH/TO/EXPORT", str(out)).replace('"cat.jpg"', repr(str(img)))
+    code = code.replace("print(text @ image.T)", "np.save('text.npy', text); np.save('image.npy', image)")
+    script = tmp_path / "raw.py"
+    script.write_text("import sys; sys.modules['torch'] = None; sys.modules['zoo'] = None; sys.modules['export'] = None\n" + code)
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert np.abs(np.load(tmp_path / "text.npy") - model.encode_text(["perro", "犬"])).max() <= 1e-4
+    assert np.abs(np.load(tmp_path / "image.npy") - model.encode_image([img])).max() <= 1e-4
+
+
+def test_unsupported_architecture_names_what_is_supported(tmp_path):
+    from export.onnx import UnsupportedArchitecture, export_model
+    from tests.tiny import tiny_hf_clip_like
+
+    path = tiny_hf_clip_like("siglip2", tmp_path / "s2")
+    with pytest.raises(UnsupportedArchitecture, match="supported: text: HF encoders"):
+        export_model(str(path), tmp_path / "out")
+    from export.onnx import main
+
+    assert main(["--model", str(path), "--out", str(tmp_path / "out2")]) == 2
+
+
+def test_inconsistent_directories_are_refused(exported, tmp_path):
+    from export.runtime import OnnxEncoder, OnnxModelError
+
+    d = _copy(exported, tmp_path)
+    cfg = json.loads((d / "lingualens_onnx.json").read_text())
+    bad = dict(cfg, text=dict(cfg["text"], vocab_size=100))
+    (d / "lingualens_onnx.json").write_text(json.dumps(bad))
+    with pytest.raises(OnnxModelError, match="tokenizer.json has 4000 tokens but the text graph's embedding holds 100"):
+        OnnxEncoder(d)
+    (d / "lingualens_onnx.json").write_text(json.dumps(dict(cfg, embed_dim=99)))
+    with pytest.raises(OnnxModelError, match="outputs 16-d but lingualens_onnx.json says 99"):
+        OnnxEncoder(d)
+    pre = dict(cfg["image"]["preprocess"], image_size=64)
+    (d / "lingualens_onnx.json").write_text(json.dumps(dict(cfg, image=dict(cfg["image"], preprocess=pre))))
+    with pytest.raises(OnnxModelError, match="expects 32 px images but the preprocessing config says 64"):
+        OnnxEncoder(d)
+
+
+def test_missing_or_corrupt_onnx_files_are_named(exported, tmp_path):
+    from export.runtime import OnnxEncoder, OnnxModelError
+
+    d = _copy(exported, tmp_path)
+    (d / "image.onnx").write_bytes(b"\x08\x01garbage")
+    with pytest.raises(OnnxModelError, match="image.onnx is not a loadable ONNX model"):
+        OnnxEncoder(d)
+    (d / "text.onnx").unlink()
+    with pytest.raises(OnnxModelError, match="ONNX file missing: .*text.onnx"):
+        OnnxEncoder(d)
+    with pytest.raises(OnnxModelError, match="not a LinguaLens ONNX export"):
+        OnnxEncoder(tmp_path)
