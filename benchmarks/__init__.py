@@ -1,0 +1,1 @@
+"""Speed and cost measurements that write results/ (never run as tests)."""

@@ -1,0 +1,21 @@
+"""Shared helpers for benchmark scripts: where results go and how a table is written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.evaluation.cost import machine  # noqa: F401  (re-exported: every result names its machine)
+from zoo.io import atomic_write_json, atomic_write_text
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def write_results(stem: str, data: dict, markdown: str, out: Path = RESULTS) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / f"{stem}.json", data)
+    atomic_write_text(out / f"{stem}.md", markdown)
+    return out / f"{stem}.md"
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + \
+        ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
