@@ -1,0 +1,274 @@
+"""Search behind the app: models by name and backend, galleries and their indexes, uploads.
+
+`app.py` is only the UI; everything it shows comes from here, so the same code answers the
+browser, the Gradio API and the tests. A model that fails to load becomes an error *value*
+for its panel — the other model keeps answering.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.io import ImageError, load_image
+
+from .index import GalleryIndex
+
+BACKENDS = ("PyTorch", "ONNX", "ONNX int8")
+MAX_UPLOADS = 50
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_QUERY_CHARS = 10_000
+DEFAULT_K = 8
+
+
+@dataclass
+class Panel:
+    """One side of the comparison: the hits of one model, or why there are none."""
+    model: str
+    hits: list[tuple[str, str]] = field(default_factory=list)  # (image path, caption with score)
+    ids: list[str] = field(default_factory=list)
+    ms: float | None = None
+    error: str | None = None
+    notice: str | None = None
+    index_kind: str = ""
+
+
+class SearchService:
+    def __init__(self, corpus_root: Path | None = None, max_models: int = 4):
+        from training.data.corpus import default_corpus_path, load_corpus
+
+        self.root = Path(corpus_root) if corpus_root else default_corpus_path()
+        self.records = load_corpus(self.root)
+        english = {}
+        for r in self.records:
+            if r.language == "en":
+                english.setdefault(r.image, r.caption)
+        gallery = sorted({r.image for r in self.records if r.split == "test" or r.kind == "photo"})
+        self.gallery = [str(self.root / p) for p in gallery]
+        self.gallery_captions = {str(self.root / p): english.get(p, Path(p).stem) for p in gallery}
+        self._models: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._indexes: dict[tuple[str, str], GalleryIndex] = {}
+        self._captions: dict[tuple[str, str, str], tuple[list[str], np.ndarray]] = {}
+        self._lock = threading.RLock()
+        self.max_models = max_models
+
+    # -- models ------------------------------------------------------------------------
+    def encoder(self, name: str, backend: str):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        key = (name, backend)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            if backend == "PyTorch":
+                from zoo import load_model
+
+                model = load_model(name)
+            else:
+                from export.runtime import OnnxEncoder
+                from zoo.paths import export_dir, safe_child
+
+                path = safe_child(export_dir(), name, "model name")
+                if not path.is_dir():
+                    raise FileNotFoundError(f"no ONNX export of {name} yet (python -m export.onnx --model {name} --int8)")
+                model = OnnxEncoder(path, variant="int8" if backend == "ONNX int8" else "fp32")
+            self._models[key] = model
+            while len(self._models) > self.max_models:
+                self._models.popitem(last=False)
+            return model
+
+    def index(self, name: str, backend: str, encoder) -> GalleryIndex:
+        key = (name, backend)
+        with self._lock:
+            if key not in self._indexes:
+                emb = encoder.encode_image(self.gallery)
+                index = GalleryIndex(emb.shape[1])
+                index.add(emb, self.gallery)
+                self._indexes[key] = index
+            return self._indexes[key]
+
+    # -- queries -----------------------------------------------------------------------
+    @staticmethod
+    def check_query(query: str) -> tuple[str | None, str | None]:
+        """(cleaned query or None, message)."""
+        if not isinstance(query, str) or not query.strip():
+            return None, "Type something to search for — any language, any script."
+        notice = None
+        if len(query) > MAX_QUERY_CHARS:
+            query, notice = query[:MAX_QUERY_CHARS], f"Query cut to its first {MAX_QUERY_CHARS:,} characters."
+        return query.strip(), notice
+
+    @staticmethod
+    def truncation_notice(encoder, query: str) -> str | None:
+        tower = getattr(encoder, "text", encoder)
+        tok, prefix = getattr(tower, "tokenizer", None), getattr(tower, "prefix", "")
+        max_len = getattr(tower, "max_length", None)
+        if tok is None or not max_len or not hasattr(tok, "encode"):
+            return None
+        try:
+            enc = tok.encode(prefix + query)
+        except Exception:
+            return None
+        if enc.overflowing:
+            return f"Long query: truncated to the model's {max_len} tokens."
+        return None
+
+    def _search(self, name: str, backend: str, vectors_fn, k: int, uploads: list[str], notice: str | None) -> Panel:
+        panel = Panel(model=name)
+        try:
+            enc = self.encoder(name, backend)
+            index = self.index(name, backend, enc)
+            start = time.perf_counter()
+            q = vectors_fn(enc)
+            scores, ids = index.search(q, k)
+            hits = [(index.payloads[i], float(s)) for i, s in zip(ids[0], scores[0])]
+            if uploads:
+                up = UploadIndex.for_model(enc, uploads, name, backend)
+                hits = sorted(hits + up.search(q, k), key=lambda h: -h[1])[:k]
+            panel.ms = 1000 * (time.perf_counter() - start)
+            panel.index_kind = index.kind
+            panel.hits = [(p, f"{self.gallery_captions.get(p, Path(p).name)} · {s:.3f}") for p, s in hits]
+            panel.ids = [p for p, _ in hits]
+            panel.notice = notice
+        except Exception as exc:  # shown in that panel; the other panel is unaffected
+            panel.error = f"{type(exc).__name__}: {exc}"
+        return panel
+
+    def search_text(self, query: str, teacher: str, student: str, backend: str = "PyTorch", k: int = DEFAULT_K,
+                    uploads: list[str] | None = None) -> dict:
+        query, message = self.check_query(query)
+        if query is None:
+            return {"message": message, "panels": [], "overlap": None}
+        panels = []
+        for name, which in ((teacher, "PyTorch"), (student, backend)):
+            notice = message
+            try:
+                enc = self.encoder(name, which)
+                notice = " ".join(n for n in (message, self.truncation_notice(enc, query)) if n) or None
+            except Exception:
+                pass
+            panels.append(self._search(name, which, lambda e: e.encode_text([query]), k, uploads or [], notice))
+        return {"message": None, "panels": panels, "overlap": overlap(panels, k)}
+
+    def search_image(self, image: Any, teacher: str, student: str, backend: str = "PyTorch", k: int = DEFAULT_K,
+                     language: str = "en", uploads: list[str] | None = None) -> dict:
+        try:
+            picture = load_image(image)
+        except ImageError as exc:
+            return {"message": f"That image cannot be used: {exc}", "panels": [], "captions": [], "overlap": None}
+        panels, captions = [], []
+        for name, which in ((teacher, "PyTorch"), (student, backend)):
+            panel = self._search(name, which, lambda e: e.encode_image([picture]), k, uploads or [], None)
+            panels.append(panel)
+            captions.append(self.best_captions(name, which, picture, language) if not panel.error else [])
+        return {"message": None, "panels": panels, "captions": captions, "overlap": overlap(panels, k)}
+
+    def best_captions(self, name: str, backend: str, picture, language: str, k: int = 5) -> list[tuple[str, float]]:
+        from training.data.languages import normalize_language
+
+        language = normalize_language(language)
+        enc = self.encoder(name, backend)
+        key = (name, backend, language)
+        with self._lock:
+            if key not in self._captions:
+                texts = sorted({r.caption for r in self.records if r.language == language})
+                self._captions[key] = (texts, enc.encode_text(texts) if texts else np.zeros((0, 1), np.float32))
+        texts, emb = self._captions[key]
+        if not texts:
+            return []
+        scores = emb @ enc.encode_image([picture])[0]
+        top = np.argsort(-scores)[:k]
+        return [(texts[i], float(scores[i])) for i in top]
+
+    # -- uploads -----------------------------------------------------------------------
+    @staticmethod
+    def add_uploads(current: list[str], files: list[str] | None, store: Path) -> tuple[list[str], list[str]]:
+        """Validate and copy uploaded files into this session's own folder; (kept, messages)."""
+        kept, messages = list(current), []
+        store.mkdir(parents=True, exist_ok=True)
+        for f in files or []:
+            name = Path(str(f)).name
+            if len(kept) >= MAX_UPLOADS:
+                messages.append(f"{name}: skipped, a session holds at most {MAX_UPLOADS} images.")
+                continue
+            try:
+                size = Path(f).stat().st_size
+                if size > MAX_UPLOAD_BYTES:
+                    raise ImageError(f"{size / 1e6:.1f} MB, over the {MAX_UPLOAD_BYTES // 2**20} MB limit")
+                image = load_image(f)
+            except (ImageError, OSError) as exc:
+                messages.append(f"{name}: rejected — {exc}")
+                continue
+            dest = Path(tempfile.mkstemp(dir=store, suffix=".png")[1])
+            image.save(dest)
+            kept.append(str(dest))
+            messages.append(f"{name}: added.")
+        return kept, messages
+
+    # -- zoo ---------------------------------------------------------------------------
+    @staticmethod
+    def zoo_models() -> dict[str, list[str]]:
+        from zoo.registry import local_zoo_names, zoo_checkpoint
+
+        out: dict[str, list[str]] = {"teacher": [], "student": [], "baseline": []}
+        for name in local_zoo_names():
+            meta = json.loads((zoo_checkpoint(name) / "lingualens.json").read_text()).get("meta", {})
+            out.setdefault(meta.get("role", "student"), []).append(name)
+        return out
+
+    @staticmethod
+    def zoo_entry(name: str) -> dict:
+        from zoo.paths import export_dir, safe_child
+        from zoo.registry import zoo_checkpoint
+
+        path = zoo_checkpoint(name)
+        cfg = json.loads((path / "lingualens.json").read_text())
+        card = (path / "README.md").read_text()
+        body = card.split("---", 2)[2] if card.startswith("---") else card
+        plots = sorted(str(p) for p in (path / "reports" / "test").glob("*.png"))
+        export = safe_child(export_dir(), name, "model name")
+        onnx = json.loads((export / "lingualens_onnx.json").read_text()) if (export / "lingualens_onnx.json").is_file() else None
+        return {"card": body, "plots": plots, "parameters": cfg.get("parameters", {}), "onnx": onnx,
+                "checkpoint": path, "export": export if onnx else None}
+
+    @staticmethod
+    def zip_dir(path: Path, name: str, workdir: Path) -> str:
+        workdir.mkdir(parents=True, exist_ok=True)
+        base = workdir / name
+        return shutil.make_archive(str(base), "zip", root_dir=path)
+
+
+def overlap(panels: list[Panel], k: int) -> float | None:
+    if len(panels) != 2 or any(p.error for p in panels) or not k:
+        return None
+    a, b = set(panels[0].ids[:k]), set(panels[1].ids[:k])
+    return len(a & b) / max(1, min(k, len(panels[0].ids), len(panels[1].ids)))
+
+
+class UploadIndex:
+    """A session's uploads embedded by one model; small, so exact search in numpy."""
+    _cache: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def __init__(self, paths: list[str], emb: np.ndarray):
+        self.paths, self.emb = paths, emb
+
+    @classmethod
+    def for_model(cls, enc, paths: list[str], name: str, backend: str) -> "UploadIndex":
+        missing = [p for p in paths if (name, backend, p) not in cls._cache]
+        if missing:
+            for p, e in zip(missing, enc.encode_image(missing)):
+                cls._cache[(name, backend, p)] = e
+        return cls(paths, np.stack([cls._cache[(name, backend, p)] for p in paths]))
+
+    def search(self, q: np.ndarray, k: int) -> list[tuple[str, float]]:
+        scores = self.emb @ q[0]
+        return [(self.paths[i], float(scores[i])) for i in np.argsort(-scores)[:k]]

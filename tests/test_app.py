@@ -1,0 +1,170 @@
+"""The app end to end: served on a free port, queried through gradio_client and driven in headless
+Chromium; plus the service's refusals (empty/huge queries, bad uploads, traversal, broken models)."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.tiny import tiny_dual_encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_zoo(session_home):
+    from zoo.checkpoint import save_checkpoint
+    from zoo.paths import zoo_dir
+
+    for name, role, seed in (("app-teacher", "teacher", 0), ("app-student", "student", 1)):
+        model = tiny_dual_encoder("clip", seed=seed)
+        model.name, model.meta["role"] = name, role
+        save_checkpoint(model, zoo_dir() / name)
+    return session_home
+
+
+@pytest.fixture(scope="module")
+def service(tiny_zoo, small_corpus):
+    from search.service import SearchService
+
+    return SearchService(small_corpus)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_zoo, small_corpus):
+    port = free_port()
+    env = {**os.environ, "LINGUALENS_HOME": str(tiny_zoo), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--no-build", "--port", str(port), "--teacher", "app-teacher",
+                             "--student", "app-student", "--corpus", str(small_corpus)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited: {proc.stdout.read()[-3000:]}")
+            time.sleep(1)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not come up in 180 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_service_rejects_empty_and_truncates_huge_queries(service):
+    assert service.search_text("   ", "app-teacher", "app-student")["message"].startswith("Type something")
+    result = service.search_text("猫 " * 6000, "app-teacher", "app-student", k=3)
+    notices = [p.notice or "" for p in result["panels"]]
+    assert all("10,000 characters" in n and "truncated to the model's 24 tokens" in n for n in notices)
+    assert all(len(p.hits) == 3 for p in result["panels"])
+
+
+def test_a_broken_model_only_breaks_its_own_panel(service):
+    result = service.search_text("perro", "app-teacher", "no-such-model", k=4)
+    teacher, student = result["panels"]
+    assert len(teacher.hits) == 4 and teacher.error is None
+    assert "unknown model 'no-such-model'" in student.error and result["overlap"] is None
+    onnx = service.search_text("perro", "app-teacher", "app-student", backend="ONNX", k=2)["panels"][1]
+    assert "no ONNX export of app-student yet" in onnx.error
+
+
+def test_uploads_are_validated_and_kept_per_session(service, tmp_path):
+    good = tmp_path / "red.png"
+    Image.new("RGB", (30, 30), "red").save(good)
+    (tmp_path / "text.png").write_text("not an image")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    Image.new("1", (8000, 7000)).save(tmp_path / "huge.png")
+    files = [str(tmp_path / n) for n in ("red.png", "text.png", "empty.jpg", "huge.png")]
+    mine, messages = service.add_uploads([], files, tmp_path / "session-a")
+    assert len(mine) == 1 and messages[0].endswith("added.")
+    assert "text.png: rejected" in messages[1] and "empty.jpg: rejected" in messages[2]
+    assert "over the 50 MP limit" in messages[3]
+    theirs, _ = service.add_uploads([], [], tmp_path / "session-b")
+    assert theirs == [] and Path(mine[0]).parent == tmp_path / "session-a"  # another session sees nothing
+    hits = service.search_text("red", "app-teacher", "app-student", k=50, uploads=mine)["panels"][0].ids
+    assert mine[0] in hits
+    mine_only = service.search_text("red", "app-teacher", "app-student", k=50)["panels"][0].ids
+    assert mine[0] not in mine_only
+
+
+def test_zoo_entry_refuses_traversal(service):
+    with pytest.raises(ValueError, match="invalid model name"):
+        service.zoo_entry("../../etc")
+    entry = service.zoo_entry("app-student")
+    assert entry["parameters"]["text"] > 0 and entry["export"] is None
+
+
+def test_gradio_client_non_latin_query_returns_k_from_both(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    message, teacher, student, t_label, s_label, overlap = client.predict(
+        "猫がいる", "app-teacher", "app-student", "PyTorch", 5, False, api_name="/search")
+    assert message == "" and len(teacher) == 5 and len(student) == 5
+    assert "app-teacher" in t_label and " ms " in t_label and "overlap@5" in overlap
+    empty = client.predict("  ", "app-teacher", "app-student", "PyTorch", 5, False, api_name="/search")
+    assert "Type something" in empty[0] and empty[1] == []
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="not in the list of choices"):  # the dropdown only accepts zoo names
+        client.predict("../../etc/passwd", api_name="/zoo")
+    card, plots, facts, checkpoint_zip, onnx_zip = client.predict("app-student", api_name="/zoo")
+    assert "app-student" in facts or "text parameters" in facts
+    assert checkpoint_zip and onnx_zip is None
+
+
+def test_server_refuses_files_outside_its_directories(server):
+    for path in ("gradio_api/file=/etc/passwd", "file=/etc/passwd", "gradio_api/file=../../../../etc/passwd"):
+        try:
+            with urllib.request.urlopen(server + path, timeout=5) as response:
+                assert b"root:" not in response.read()
+        except urllib.error.HTTPError as err:
+            assert err.code in (403, 404, 400)
+
+
+@pytest.mark.browser
+def test_browser_search_shows_both_galleries(server):
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server, wait_until="load")
+        page.wait_for_selector("#query textarea", timeout=60_000)
+        page.fill("#query textarea", "собака")
+        page.click("#search-button")
+        page.wait_for_selector("#teacher-gallery img", timeout=60_000)
+        page.wait_for_selector("#student-gallery img", timeout=60_000)
+        page.wait_for_timeout(500)
+        teacher_imgs = page.locator("#teacher-gallery img").count()
+        student_imgs = page.locator("#student-gallery img").count()
+        page.screenshot(path=str(ARTIFACTS / "app-search.png"))
+        browser.close()
+    assert teacher_imgs >= 1 and student_imgs >= 1
+    assert (ARTIFACTS / "app-search.png").stat().st_size > 10_000
