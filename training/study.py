@@ -19,10 +19,11 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from zoo.io import atomic_path, atomic_write_json, atomic_write_text
+from zoo.io import atomic_write_json, atomic_write_text
 
 from .distill import DistillConfig, default_train_config, run, student_name
 from .evaluation.cost import machine, measure_cost
+from .evaluation.report import save_figure
 
 FAMILIES = ("clip", "siglip")
 OBJECTIVES = ("fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5")
@@ -179,10 +180,7 @@ def plot_study(result: dict, path: Path) -> None:
         ax.set_ylim(0, 1)
         ax.set_title(f"half-size students of lit-e5s-effl0-{fam}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -140,6 +140,13 @@ def plot_per_language(reports: dict[str, dict], path: Path, kind: str = "emoji",
     ax.set_ylabel(what)
     ax.set_title(f"{kind}: {what} per language")
     ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Tight layout, PNG, atomic write, figure closed (pyplot keeps every open figure alive)."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
