@@ -17,7 +17,7 @@ def student_card(name, cfg, student, teacher, test_student: dict, test_teacher: 
 
     summary = (
         f"A distilled multilingual text tower for `{cfg.teacher}`: recipe `{cfg.recipe}` "
-        f"({len(build['layers_kept'])} of {build['recipe'] and 'the teacher'}'s layers — kept: {build['layers_kept']}; "
+        f"({len(build['layers_kept'])} of the teacher's {build.get('layers_teacher', '?')} layers — kept: {build['layers_kept']}; "
         f"{build['vocab_kept']:,} of {build['vocab_teacher']:,} vocabulary pieces), trained with loss `{cfg.loss}` "
         f"against the teacher's cached embeddings. It shares the teacher's image tower.\n\n"
         f"Text parameters: **{build['text_params_student']:,}** = {build['text_fraction']:.1%} of the teacher's "

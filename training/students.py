@@ -175,7 +175,7 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     tower = HFTextTower(student, tokenizer, pooling=teacher.pooling, prefix=teacher.prefix,
                         max_length=teacher.max_length, padding=teacher.padding, projection=projection)
     teacher_params, student_params = teacher.num_parameters(), tower.num_parameters()
-    report = {"recipe": asdict(recipe), "layers_kept": layers, "vocab_kept": len(kept), "vocab_trimmed": trimmable,
+    report = {"recipe": asdict(recipe), "layers_teacher": n_layers, "layers_kept": layers, "vocab_kept": len(kept), "vocab_trimmed": trimmable,
               "vocab_teacher": int(t_cfg.vocab_size), "width": width,
               "text_params_teacher": teacher_params, "text_params_student": student_params,
               "text_fraction": student_params / teacher_params}
