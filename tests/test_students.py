@@ -56,10 +56,11 @@ def test_trimmed_tokenizer_gives_the_same_pieces_and_drops_the_rest(teacher):
 
 
 def test_narrow_student_gets_a_projection_to_the_teacher_space(teacher):
-    student, report = build_student(teacher, StudentRecipe("custom", layers=1, width=16, vocab_words=0,
+    student, report = build_student(teacher, StudentRecipe("custom", layers=1, width=8, vocab_words=0,
                                                            max_text_fraction=1.0), TEXTS)
-    assert report["width"] == 16 and student.output_dim == teacher.output_dim == 16
-    assert student.projection.in_features == 16 and student(**student.tokenize(["x"])).shape == (1, 16)
+    assert report["width"] == 8 and student.backbone.config.hidden_size == 8
+    assert student.output_dim == teacher.output_dim == 16  # 8-d student, projected into the 16-d teacher space
+    assert student.projection.in_features == 8 and student(**student.tokenize(["x"])).shape == (1, 16)
 
 
 def test_recipe_over_its_size_limit_is_refused(teacher):
