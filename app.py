@@ -240,7 +240,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_build:
         print("LinguaLens: checking the default zoo …", flush=True)
         built = ensure_minimal_zoo(log=lambda m: print(m, flush=True))
-        build_rest_in_background()
     from search.service import SearchService
     from zoo.paths import corpus_dir, export_dir, zoo_dir
 
@@ -258,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     _, url, _ = demo.launch(server_name=args.host, server_port=args.port, share=False, allowed_paths=allowed,
                             prevent_thread_lock=True, quiet=True, footer_links=["api"])
     ready = time.perf_counter() - STARTED
-    record_startup(ready, built)
+    if not args.no_build:  # a --no-build start (tests, custom models) says nothing about the default app
+        record_startup(ready, built)
+        # Started only now: first imports of transformers' lazy modules are not thread-safe, and
+        # the foreground has imported everything it needs by this point.
+        build_rest_in_background()
     print(f"LinguaLens ready at http://{args.host}:{args.port} after {ready:.0f} s", flush=True)
     try:
         while True:

@@ -90,11 +90,26 @@ class SearchService:
         key = (name, backend)
         with self._lock:
             if key not in self._indexes:
-                emb = encoder.encode_image(self.gallery)
+                emb = self._gallery_embeddings(encoder, backend)
                 index = GalleryIndex(emb.shape[1])
                 index.add(emb, self.gallery)
                 self._indexes[key] = index
             return self._indexes[key]
+
+    def _gallery_embeddings(self, encoder, backend: str) -> np.ndarray:
+        """From disk when this exact model has embedded this exact gallery before (later starts)."""
+        files = (getattr(encoder, "meta", {}).get("config") or {}).get("files") or \
+            (getattr(encoder, "config", {}) or {}).get("files")
+        if not files:
+            return encoder.encode_image(self.gallery)
+        import hashlib
+
+        from training.data.corpus import corpus_hash
+        from training.features import cached_features
+
+        ident = hashlib.sha256(json.dumps([files, backend, corpus_hash(self.root)], sort_keys=True).encode()).hexdigest()[:16]
+        return cached_features(f"gallery-{ident}", self.gallery, lambda b: encoder.encode_image(b), 32,
+                               "gallery embeddings", False)
 
     # -- queries -----------------------------------------------------------------------
     @staticmethod

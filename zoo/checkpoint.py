@@ -181,8 +181,11 @@ def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
         except (SafetensorError, OSError, ValueError) as exc:
             raise CheckpointError(f"{path / name} is not a readable safetensors file ({exc})") from exc
 
+    from transformers.modeling_utils import no_init_weights
+
     try:
-        backbone = AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
+        with no_init_weights():  # every weight is loaded below: skip the random init (seconds for 250k-row vocabularies)
+            backbone = AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
     except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path / 'config.json'} is not a usable transformers config ({exc})") from exc
     backbone_state = tensors("model.safetensors")
