@@ -243,16 +243,23 @@ def main(argv: list[str] | None = None) -> int:
     from search.service import SearchService
     from zoo.paths import corpus_dir, export_dir, zoo_dir
 
+    def say(msg: str) -> None:
+        print(f"[{time.perf_counter() - STARTED:5.1f} s] {msg}", flush=True)
+
+    say("loading the gallery …")
     service = SearchService(args.corpus)
     models = service.zoo_models()
     teacher = args.teacher or pick(PREFERRED["teacher"], models.get("teacher", []) + models.get("baseline", []))
     student = args.student or pick(PREFERRED["student"], models.get("student", []))
     if teacher:
+        say(f"loading {teacher} …")
         service.index(teacher, "PyTorch", service.encoder(teacher, "PyTorch"))  # warm: first query is fast
+    say("building the page …")
     demo = build_ui(service, teacher, student)
     allowed = [str(p) for p in (service.root, corpus_dir(), zoo_dir(), export_dir(),
                                 Path(tempfile.gettempdir()) / "lingualens-uploads",
                                 Path(tempfile.gettempdir()) / "lingualens-downloads")]
+    say("starting the server …")
     demo.queue(default_concurrency_limit=2)
     _, url, _ = demo.launch(server_name=args.host, server_port=args.port, share=False, allowed_paths=allowed,
                             prevent_thread_lock=True, quiet=True, footer_links=["api"])
