@@ -49,7 +49,6 @@ def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...
                  for item in build_items(records, kind, split) for o in item.options}
     texts = sorted({r.caption for r in records} | vqa_texts | set(extra_texts or []))
     images = sorted({r.image for r in records})
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     text_tower = e5_small_text_tower()
     text_feats = cached_features(TEXT_KEY, texts, text_backbone_features(text_tower), 64,
                                  "e5 features (cached once)", progress)
