@@ -10,9 +10,10 @@ on multilingual texts in several scripts and on images. With --int8, onnxruntime
 quantization is applied and gated: the int8 model's mean text->image R@10 on the val split
 may fall at most 1 point below fp32, or it is kept aside (not published) and the card says why.
 
-Supported: HF text towers (BERT / XLM-R — every LinguaLens teacher and student) and timm image
-towers, exported with torch.onnx. open_clip / transformers CLIP-SigLIP towers are not exported
-by this command yet; the error says so.
+Supported: HF text towers (BERT / XLM-R — every LinguaLens teacher and student), open_clip
+towers whose tokenizer is a Hugging Face one (the multilingual XLM-R CLIPs), timm and open_clip
+image towers; all exported with torch.onnx. transformers CLIP/SigLIP/SigLIP2 towers and
+open_clip's built-in BPE tokenizer are not exported yet; the error says so.
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ PARITY_ATOL = 1e-4
 INT8_MAX_DROP = 0.01
 PARITY_TEXTS = ["a cat sitting on a mat", "un perro en el parque", "猫がマットの上にいる", "кошка спит",
                 "القطة تنام", "고양이", "बिल्ली सो रही है", "Η γάτα", "", "flag: France " * 40]
-SUPPORTED = "text: HF encoders (BERT, XLM-R — LinguaLens teachers and students); image: timm models"
+SUPPORTED = ("text: HF encoders (BERT, XLM-R — LinguaLens teachers and students) and open_clip text towers with a "
+             "Hugging Face tokenizer; image: timm models and open_clip visual towers")
 
 
 class UnsupportedArchitecture(ValueError):
@@ -56,8 +58,17 @@ class _TextGraph(nn.Module):
         return F.normalize(self.tower(input_ids=input_ids, attention_mask=attention_mask), dim=-1)
 
 
+class _OpenClipTextGraph(nn.Module):
+    def __init__(self, tower):
+        super().__init__()
+        self.tower = tower
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.tower(text=input_ids), dim=-1)
+
+
 class _ImageGraph(nn.Module):
-    def __init__(self, tower: TimmImageTower):
+    def __init__(self, tower):
         super().__init__()
         self.tower = tower
 
@@ -65,11 +76,21 @@ class _ImageGraph(nn.Module):
         return F.normalize(self.tower(pixel_values), dim=-1)
 
 
+def _open_clip_hf_tokenizer(tower):
+    """The `tokenizers` object behind an open_clip HFTokenizer, or None (built-in BPE)."""
+    hf = getattr(getattr(tower, "tokenizer", None), "tokenizer", None)
+    return getattr(hf, "backend_tokenizer", None) if getattr(hf, "is_fast", False) else None
+
+
 def check_supported(model) -> None:
+    from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
+
     problems = []
-    if not isinstance(model.text, HFTextTower):
+    text_ok = isinstance(model.text, HFTextTower) or (
+        isinstance(model.text, OpenClipTextTower) and _open_clip_hf_tokenizer(model.text) is not None)
+    if not text_ok:
         problems.append(f"text tower {type(model.text).__name__}")
-    if not isinstance(model.image, TimmImageTower):
+    if not isinstance(model.image, (TimmImageTower, OpenClipImageTower)):
         problems.append(f"image tower {type(model.image).__name__}")
     if problems:
         raise UnsupportedArchitecture(f"cannot export {', '.join(problems)} of {model.name or 'this model'}; "
@@ -79,21 +100,40 @@ def check_supported(model) -> None:
 def _export(module: nn.Module, args: tuple, path: Path, input_names: list[str], dynamic: dict) -> None:
     import warnings
 
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)  # the fused MHA kernel (open_clip ViTs) has no ONNX op
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval(), args, str(path), input_names=input_names, output_names=["embeddings"],
                           dynamic_axes={**dynamic, "embeddings": {0: "batch"}}, opset_version=OPSET, dynamo=False)
+    torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def export_towers(model, out: Path) -> None:
     text = model.text
-    sample = text.tokenize(["a short sample", "un ejemplo un poco más largo"])
-    _export(_TextGraph(text), (sample["input_ids"], sample["attention_mask"]), out / "text.onnx",
-            ["input_ids", "attention_mask"], {"input_ids": {0: "batch", 1: "sequence"},
-                                              "attention_mask": {0: "batch", 1: "sequence"}})
+    if isinstance(text, HFTextTower):
+        sample = text.tokenize(["a short sample", "un ejemplo un poco más largo"])
+        _export(_TextGraph(text), (sample["input_ids"], sample["attention_mask"]), out / "text.onnx",
+                ["input_ids", "attention_mask"], {"input_ids": {0: "batch", 1: "sequence"},
+                                                  "attention_mask": {0: "batch", 1: "sequence"}})
+    else:  # open_clip: the graph derives its own mask from the pad token
+        sample = text.tokenize(["a short sample", "un ejemplo un poco más largo"])["text"]
+        _export(_OpenClipTextGraph(text), (sample,), out / "text.onnx", ["input_ids"],
+                {"input_ids": {0: "batch", 1: "sequence"}})
     size = model.image.preprocess.image_size
     _export(_ImageGraph(model.image), (torch.zeros(2, 3, size, size),), out / "image.onnx",
             ["pixel_values"], {"pixel_values": {0: "batch"}})
+
+
+def text_settings(t) -> dict:
+    """What a runtime needs to feed the text graph exactly as PyTorch was fed."""
+    if isinstance(t, HFTextTower):
+        return {"prefix": t.prefix, "max_length": t.max_length, "padding": t.padding, "pad_id": t.pad_id,
+                "vocab_size": int(t.backbone.config.vocab_size), "pooling": t.pooling, "inputs": ["input_ids", "attention_mask"]}
+    hf = t.tokenizer.tokenizer  # open_clip HFTokenizer: pads every text to its context length
+    vocab = getattr(getattr(t.model.text, "config", None), "vocab_size", None) or len(hf)
+    return {"prefix": "", "max_length": t.max_length, "padding": "max_length", "pad_id": int(hf.pad_token_id or 0),
+            "vocab_size": int(vocab), "pooling": "open_clip", "inputs": ["input_ids"]}
 
 
 def parity(model, encoder: OnnxEncoder, images: list) -> dict[str, float]:
@@ -170,17 +210,16 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
     started = time.perf_counter()
     with atomic_dir(out) as tmp:
         export_towers(model, tmp)
-        tok = type(model.text.tokenizer).from_str(model.text.tokenizer.to_str())
+        t = model.text
+        source_tok = t.tokenizer if isinstance(t, HFTextTower) else _open_clip_hf_tokenizer(t)
+        tok = type(source_tok).from_str(source_tok.to_str())
         tok.no_truncation()
         tok.no_padding()
         tok.save(str(tmp / "tokenizer.json"))
-        t = model.text
         config = {
             "format": "lingualens-onnx", "format_version": 1, "name": name, "family": model.family,
             "embed_dim": model.embed_dim, "source_model": ref,
-            "text": {"files": {"fp32": "text.onnx", "int8": "text.int8.onnx"}, "prefix": t.prefix,
-                     "max_length": t.max_length, "padding": t.padding, "pad_id": t.pad_id,
-                     "vocab_size": int(t.backbone.config.vocab_size), "pooling": t.pooling},
+            "text": {"files": {"fp32": "text.onnx", "int8": "text.int8.onnx"}, **text_settings(t)},
             "image": {"files": {"fp32": "image.onnx", "int8": "image.onnx"},  # int8 variant: text only
                       "preprocess": model.image.preprocess.to_dict()},
             "logit_scale": float(model.logit_scale.detach()),

@@ -76,6 +76,7 @@ class OnnxEncoder:
         if isinstance(out_dim, int) and out_dim != self.embed_dim:
             raise OnnxModelError(f"{t['files'][variant]} outputs {out_dim}-d but {CONFIG_NAME} says {self.embed_dim}")
         self.prefix, self.max_length = t["prefix"], int(t["max_length"])
+        self.text_inputs = [i.name for i in self.text_session.get_inputs()]
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding(pad_id=int(t["pad_id"]), pad_token=self.tokenizer.id_to_token(int(t["pad_id"])),
                                       length=self.max_length if t["padding"] == "max_length" else None)
@@ -95,7 +96,7 @@ class OnnxEncoder:
             enc = self.tokenizer.encode_batch(chunk)
             feed = {"input_ids": np.array([e.ids for e in enc], np.int64),
                     "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
-            out.append(self.text_session.run(None, feed)[0])
+            out.append(self.text_session.run(None, {k: feed[k] for k in self.text_inputs})[0])
         return np.concatenate(out).astype(np.float32)
 
     def encode_image(self, images: Any, batch_size: int = 32) -> np.ndarray:

@@ -150,3 +150,23 @@ def test_missing_or_corrupt_onnx_files_are_named(exported, tmp_path):
         OnnxEncoder(d)
     with pytest.raises(OnnxModelError, match="not a LinguaLens ONNX export"):
         OnnxEncoder(tmp_path)
+
+
+def test_open_clip_multilingual_model_exports_with_parity(tmp_path):
+    """An open_clip CLIP with a Hugging Face XLM-R text tower (tiny, random) through the same exporter."""
+    from export.onnx import export_model
+    from export.runtime import OnnxEncoder
+    from tests.tiny import save_tiny_xlmr, tiny_open_clip_config
+    from zoo import load_model
+
+    import torch
+
+    cfg = tiny_open_clip_config(tmp_path / "tiny-oc-export.json", hf_text_dir=save_tiny_xlmr(tmp_path / "xlmr"))
+    torch.manual_seed(0)  # random weights: the same seed gives the exporter and this test the same model
+    out = export_model(str(cfg), tmp_path / "oc")
+    torch.manual_seed(0)
+    model, enc = load_model(str(cfg)), OnnxEncoder(out)
+    assert [i.name for i in enc.text_session.get_inputs()] == ["input_ids"]
+    assert np.abs(enc.encode_text(MULTILINGUAL) - model.encode_text(MULTILINGUAL)).max() <= 1e-4
+    images = [Image.new("RGB", (40, 30), "orange"), Image.new("RGB", (8, 8), "blue")]
+    assert np.abs(enc.encode_image(images) - model.encode_image(images)).max() <= 1e-4
