@@ -107,7 +107,12 @@ def _run_cli(home, corpus, extra_env=None, extra_args=(), torchrun=False):
     args = cli_args(corpus, ["--loss", "mcl", "--checkpoint-every", "3", "--name", "tiny-resume", *extra_args])
     cmd = [sys.executable, "-m", "training.distill", *args]
     if torchrun:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+        import socket
+
+        with socket.socket() as sock:  # a free port, so parallel or leftover runs never collide
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
                "-m", "training.distill", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
