@@ -193,7 +193,9 @@ def dist_info() -> tuple[int, int]:
         import torch.distributed as dist
 
         if not dist.is_initialized():
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            # Training runs on the CPU (students are small, the teacher comes from the cache), so the
+            # collective backend is gloo even where GPUs exist: nccl would need CUDA tensors.
+            dist.init_process_group("gloo")
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
