@@ -58,6 +58,7 @@ class DistillConfig:
     passes_per_epoch: int = 4
     freeze_embeddings: bool = True  # the inherited word embeddings stay fixed (≈3x faster steps on CPU)
     eval_languages: tuple[str, ...] = EMOJI_LANGUAGES
+    device: str = "auto"  # auto: CUDA when every rank can have its own GPU, else CPU
 
 
 def default_train_config() -> TrainConfig:
@@ -156,6 +157,10 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
                        concept_of_row)
 
 
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
 class StudentEncoder:
     """The student's text tower with the teacher's cached image embeddings: what evaluation needs."""
 
@@ -166,14 +171,16 @@ class StudentEncoder:
     @torch.inference_mode()
     def encode_text(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
         out = []
+        device = next(self.student_text.parameters()).device
         for i in range(0, len(texts), batch_size):
-            out.append(F.normalize(self.student_text(**self.student_text.tokenize(texts[i:i + batch_size])), dim=-1))
+            batch = _to(self.student_text.tokenize(texts[i:i + batch_size]), device)
+            out.append(F.normalize(self.student_text(**batch), dim=-1).float().cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, self.student_text.output_dim), np.float32)
 
     def encode_image(self, images: list, batch_size: int = 0) -> np.ndarray:
         root = self.data.root
         rel = [str(Path(p).relative_to(root)) if root and Path(p).is_absolute() else str(p) for p in images]
-        return self.data.v_image[[self.index[p] for p in rel]].numpy()
+        return self.data.v_image[[self.index[p] for p in rel]].cpu().numpy()
 
 
 class TeacherEncoder(StudentEncoder):
@@ -184,18 +191,36 @@ class TeacherEncoder(StudentEncoder):
         self.tindex = {t: i for i, t in enumerate(data.texts)}
 
     def encode_text(self, texts: list[str], batch_size: int = 0) -> np.ndarray:
-        return self.data.t_text[[self.tindex[t] for t in texts]].numpy()
+        return self.data.t_text[[self.tindex[t] for t in texts]].cpu().numpy()
 
 
 # -- distributed --------------------------------------------------------------------------
-def dist_info() -> tuple[int, int]:
+def pick_device(requested: str = "auto") -> torch.device:
+    """CUDA (one GPU per rank) when asked or available for every rank, else the CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if requested == "cpu" or not torch.cuda.is_available():
+        if requested == "cuda":
+            raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
+        return torch.device("cpu")
+    if torch.cuda.device_count() < world:
+        if requested == "cuda":
+            raise ValueError(f"--device cuda needs one GPU per process: {world} processes, "
+                             f"{torch.cuda.device_count()} GPU(s)")
+        return torch.device("cpu")
+    return torch.device(f"cuda:{local}")
+
+
+def dist_info(device: torch.device | None = None) -> tuple[int, int]:
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         import torch.distributed as dist
 
         if not dist.is_initialized():
-            # Training runs on the CPU (students are small, the teacher comes from the cache), so the
-            # collective backend is gloo even where GPUs exist: nccl would need CUDA tensors.
-            dist.init_process_group("gloo")
+            # nccl needs CUDA tensors: it is the backend only when each rank trains on its own GPU
+            cuda = device is not None and device.type == "cuda"
+            if cuda:
+                torch.cuda.set_device(device)
+            dist.init_process_group("nccl" if cuda else "gloo")
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
@@ -213,7 +238,8 @@ def gather(x: torch.Tensor, world: int) -> torch.Tensor:
 def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, command: str | None = None) -> Path:
     from zoo import load_model
 
-    rank, world = dist_info()
+    device = pick_device(cfg.device)
+    rank, world = dist_info(device)
     name = student_name(cfg)
     dest = zoo_checkpoint(name)
     started = time.perf_counter()
@@ -229,11 +255,14 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     if cfg.freeze_embeddings:
         student_text.backbone.embeddings.word_embeddings.weight.requires_grad_(False)
     loss = CombinedLoss(cfg.loss)
-    scale = teacher.logit_scale.detach().clone()
-    bias = teacher.logit_bias.detach().clone() if teacher.logit_bias is not None else None
+    scale = teacher.logit_scale.detach().clone().to(device)
+    bias = teacher.logit_bias.detach().clone().to(device) if teacher.logit_bias is not None else None
+    student_text.to(device)
+    t_text, v_image = data.t_text.to(device), data.v_image.to(device)
     module: torch.nn.Module = student_text
     if world > 1:
-        module = torch.nn.parallel.DistributedDataParallel(student_text)
+        module = torch.nn.parallel.DistributedDataParallel(
+            student_text, device_ids=[device.index] if device.type == "cuda" else None)
 
     def batches(epoch: int) -> list[np.ndarray]:
         rng = np.random.default_rng([train_cfg.seed, epoch])
@@ -243,9 +272,9 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         """One forward per step (DDP allows no more): each rank encodes its shard, then all
         ranks gather the whole batch back into its original order."""
         if world == 1:
-            return F.normalize(m(**m.tokenize(texts)), dim=-1)
+            return F.normalize(m(**_to(m.tokenize(texts), device)), dim=-1)
         shard = texts[rank::world]
-        gathered = gather(F.normalize(m(**m.module.tokenize(shard)), dim=-1), world)
+        gathered = gather(F.normalize(m(**_to(m.module.tokenize(shard), device)), dim=-1), world)
         order = [i for r in range(world) for i in range(r, len(texts), world)]  # gathered row -> batch row
         return gathered[torch.argsort(torch.tensor(order))]
 
@@ -259,8 +288,9 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
             texts += [data.texts[int(r)] for r in eng]
         s = encode(m, texts)
         s_x, s_e = s[:len(batch)], (s[len(batch):] if loss.needs_student_english else None)
-        return loss(DistillBatch(s_x=s_x, t_x=data.t_text[rows], t_e=data.t_text[eng], v=data.v_image[img],
-                                 logit_scale=scale, logit_bias=bias, family=teacher.family, s_e=s_e))
+        return loss(DistillBatch(s_x=s_x, t_x=t_text[rows.to(device)], t_e=t_text[eng.to(device)],
+                                 v=v_image[img.to(device)], logit_scale=scale, logit_bias=bias,
+                                 family=teacher.family, s_e=s_e))
 
     langs = [lang for lang in cfg.eval_languages if not cfg.languages or lang in cfg.languages]
 
@@ -280,6 +310,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     out_dir = cache_dir() / "runs" / f"{name}-{run_key}"
     trainer = Trainer(module, train_cfg, out_dir, batches, loss_fn, val, progress=progress, rank=rank, world_size=world)
     trainer.fit()
+    student_text.cpu()  # evaluation, the checkpoint and every later user are on the CPU
     if rank != 0:
         _barrier(world)  # wait while rank 0 evaluates and saves, then leave together
         return dest
@@ -298,7 +329,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         "frozen_towers": {"image": (teacher.meta.get("frozen_towers") or {}).get("image")} if teacher.meta.get("frozen_towers") else {},
         "distillation": {"config": asdict(cfg), "train": asdict(train_cfg), "student": build_report,
                          "best_epoch": trainer.best_epoch, "val_score": trainer.best_score,
-                         "seconds": round(time.perf_counter() - started, 1), "world_size": world},
+                         "seconds": round(time.perf_counter() - started, 1), "world_size": world, "device": str(device)},
         "test_summary": test_student["summary"], "teacher_test_summary": test_teacher["summary"],
     })
     command = command or f"python -m training.distill --teacher {cfg.teacher} --recipe {cfg.recipe} --loss {shlex.quote(cfg.loss)}"

@@ -66,6 +66,8 @@ def kept_layer_indices(n_layers: int, recipe: StudentRecipe) -> list[int]:
 
 def vocabulary_texts(languages: Iterable[str], words_per_language: int, extra: Iterable[str] = ()) -> list[str]:
     """Frequent words of each language (wordfreq, where it has the language) plus `extra`."""
+    if not words_per_language:
+        return list(extra)
     import wordfreq
 
     from .data.languages import ALIASES

@@ -108,7 +108,7 @@ class Trainer:
         out = {}
         for i, state in self.optimizer.state_dict()["state"].items():
             for k, v in state.items():
-                out[f"optim.{i}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+                out[f"optim.{i}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().cpu().contiguous()
         return out
 
     def save_last(self) -> None:
@@ -116,7 +116,7 @@ class Trainer:
 
         if self.rank != 0:
             return
-        tensors = {f"model.{k}": v.detach().contiguous() for k, v in self.module.state_dict().items()}
+        tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}
         tensors.update(self._optimizer_tensors())
         tensors["rng.torch"] = torch.random.get_rng_state()
         meta = {"epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step,
@@ -215,7 +215,7 @@ class Trainer:
         if self.rank != 0:
             return
         with atomic_path(self.best_path) as tmp:
-            save_file({k: v.detach().contiguous() for k, v in self.module.state_dict().items()}, str(tmp))
+            save_file({k: v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}, str(tmp))
 
     def load_best(self) -> None:
         from safetensors.torch import load_file

@@ -181,7 +181,10 @@ def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
         except (SafetensorError, OSError, ValueError) as exc:
             raise CheckpointError(f"{path / name} is not a readable safetensors file ({exc})") from exc
 
-    from transformers.modeling_utils import no_init_weights
+    try:
+        from transformers.modeling_utils import no_init_weights
+    except ImportError:  # moved in transformers 5; skipping init is only a speed-up
+        from contextlib import nullcontext as no_init_weights
 
     try:
         with no_init_weights():  # every weight is loaded below: skip the random init (seconds for 250k-row vocabularies)

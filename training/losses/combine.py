@@ -54,10 +54,12 @@ class CombinedLoss(DistillLoss):
         self.last: dict[str, float] = {}
 
     def __call__(self, b: DistillBatch) -> torch.Tensor:
-        total = torch.zeros((), dtype=b.s_x.dtype)
+        total: torch.Tensor | None = None
         self.last = {}
         for name, part in self.parts.items():
             value = part(b)
             self.last[name] = float(value.detach())
-            total = total + self.weights[name] * value
+            term = self.weights[name] * value
+            total = term if total is None else total + term
+        assert total is not None  # parse_weights guarantees at least one term
         return total
