@@ -127,11 +127,11 @@ def build_ui(service, teacher: str, student: str):
 
     def do_zoo(name):
         if not name:
-            return "Pick a model.", [], "", None, None
+            return "Pick a model.", [], ""
         try:
             entry = service.zoo_entry(name)
         except (ValueError, FileNotFoundError, KeyError) as exc:
-            return f"⚠️ {exc}", [], "", None, None
+            return f"⚠️ {exc}", [], ""
         p = entry["parameters"]
         facts = [f"text parameters: {p.get('text', 0):,} · image parameters: {p.get('image', 0):,}"]
         if entry["onnx"]:
@@ -140,10 +140,19 @@ def build_ui(service, teacher: str, student: str):
                          f" · int8: {entry['onnx'].get('int8', {}).get('reason', '–')}")
         else:
             facts.append("ONNX: not exported yet")
+        return entry["card"], [(pl, Path(pl).stem) for pl in entry["plots"]], "\n\n".join(facts)
+
+    def do_zip(name, what):
+        """Zipped on request (a teacher checkpoint is ~0.5 GB), then reused until the model changes."""
+        try:
+            entry = service.zoo_entry(name)
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            return None, f"⚠️ {exc}"
+        source = entry["checkpoint"] if what == "checkpoint" else entry["export"]
+        if source is None:
+            return None, f"{name} has no ONNX export yet."
         work = Path(tempfile.gettempdir()) / "lingualens-downloads"
-        ckpt_zip = service.zip_dir(entry["checkpoint"], f"{name}-checkpoint", work)
-        onnx_zip = service.zip_dir(entry["export"], f"{name}-onnx", work) if entry["export"] else None
-        return entry["card"], [(pl, Path(pl).stem) for pl in entry["plots"]], "\n\n".join(facts), ckpt_zip, onnx_zip
+        return service.zip_dir(source, f"{name}-{what}", work), ""
 
     teachers, students = choices()
     with gr.Blocks(title="LinguaLens") as demo:
@@ -205,11 +214,15 @@ def build_ui(service, teacher: str, student: str):
                 refresh = gr.Button("↻ refresh", scale=0)
             facts = gr.Markdown()
             with gr.Row():
-                dl_ckpt = gr.File(label="checkpoint (zip)")
-                dl_onnx = gr.File(label="ONNX export (zip)")
+                zip_ckpt = gr.Button("Download checkpoint (zip)")
+                zip_onnx = gr.Button("Download ONNX export (zip)")
+            dl = gr.File(label="download")
+            dl_msg = gr.Markdown()
             plots = gr.Gallery(label="per-language metrics", columns=2, height=360)
             card = gr.Markdown()
-            zoo_dd.change(do_zoo, zoo_dd, [card, plots, facts, dl_ckpt, dl_onnx], api_name="zoo")
+            zoo_dd.change(do_zoo, zoo_dd, [card, plots, facts], api_name="zoo")
+            zip_ckpt.click(lambda n: do_zip(n, "checkpoint"), zoo_dd, [dl, dl_msg], api_name="download_checkpoint")
+            zip_onnx.click(lambda n: do_zip(n, "onnx"), zoo_dd, [dl, dl_msg], api_name="download_onnx")
 
             def refresh_models():
                 t, s = choices()

@@ -257,9 +257,15 @@ class SearchService:
 
     @staticmethod
     def zip_dir(path: Path, name: str, workdir: Path) -> str:
+        """A zip of `path`, rebuilt only when something in it is newer than the last zip."""
         workdir.mkdir(parents=True, exist_ok=True)
-        base = workdir / name
-        return shutil.make_archive(str(base), "zip", root_dir=path)
+        target = workdir / f"{name}.zip"
+        newest = max((p.stat().st_mtime for p in Path(path).rglob("*") if p.is_file()), default=0)
+        if target.is_file() and target.stat().st_mtime >= newest:
+            return str(target)
+        tmp = Path(shutil.make_archive(str(workdir / f".{name}.partial"), "zip", root_dir=path))
+        tmp.replace(target)
+        return str(target)
 
 
 def overlap(panels: list[Panel], k: int) -> float | None:

@@ -129,9 +129,14 @@ def test_gradio_client_non_latin_query_returns_k_from_both(server):
 
     with pytest.raises(AppError, match="not in the list of choices"):  # the dropdown only accepts zoo names
         client.predict("../../etc/passwd", api_name="/zoo")
-    card, plots, facts, checkpoint_zip, onnx_zip = client.predict("app-student", api_name="/zoo")
-    assert "app-student" in facts or "text parameters" in facts
-    assert checkpoint_zip and onnx_zip is None
+    card, plots, facts = client.predict("app-student", api_name="/zoo")
+    assert "text parameters" in facts and "ONNX: not exported yet" in facts
+    archive, note = client.predict("app-student", api_name="/download_checkpoint")
+    import zipfile
+
+    assert note == "" and "lingualens.json" in zipfile.ZipFile(archive).namelist()
+    archive, note = client.predict("app-student", api_name="/download_onnx")
+    assert archive is None and "no ONNX export yet" in note
 
 
 def test_server_refuses_files_outside_its_directories(server):
