@@ -203,7 +203,7 @@ def build_ui(service, teacher: str, student: str):
             go_img.click(do_image, [image, t_dd, s_dd, backend, k, lang, session],
                          [i_msg, it_gal, is_gal, it_label, is_label, i_ov, it_caps, is_caps], api_name="search_image")
         with gr.Tab("My images"):
-            gr.Markdown(f"Add up to 50 images (≤ 20 MB, ≤ 50 MP each) to a gallery only this browser session sees.")
+            gr.Markdown("Add up to 50 images (≤ 20 MB, ≤ 50 MP each) to a gallery only this browser session sees.")
             files = gr.File(file_count="multiple", file_types=["image"], label="Images")
             up_msg = gr.Markdown()
             up_gal = gr.Gallery(label="My gallery", columns=6, height=240)

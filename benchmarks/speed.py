@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     md += ["", f"int8 (text graph, dynamic, per-channel MatMul): {int8.get('reason', 'not requested')}"
            + (f"; val emoji t2i R@10 fp32 {int8['val_emoji_t2i_R@10_fp32']:.3f} -> int8 {int8['val_emoji_t2i_R@10_int8']:.3f}."
               if "drop" in int8 else "."),
-           f"Sizes: " + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sorted(cfg.get("sizes_bytes", {}).items())) + ".",
+           "Sizes: " + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sorted(cfg.get("sizes_bytes", {}).items())) + ".",
            "", "Reproduce: `python -m benchmarks.speed` (after `python -m training.build_zoo`)."]
     path = write_results("speed", {"machine": m, "results": results, "int8": int8, "teacher": args.teacher,
                                    "student": args.student}, "\n".join(md) + "\n")

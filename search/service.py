@@ -39,6 +39,7 @@ class Panel:
     error: str | None = None
     notice: str | None = None
     index_kind: str = ""
+    query: np.ndarray | None = field(default=None, repr=False)  # the query's embedding, reused for captions
 
 
 class SearchService:
@@ -143,7 +144,7 @@ class SearchService:
             enc = self.encoder(name, backend)
             index = self.index(name, backend, enc)
             start = time.perf_counter()
-            q = vectors_fn(enc)
+            q = panel.query = vectors_fn(enc)
             scores, ids = index.search(q, k)
             hits = [(index.payloads[i], float(s)) for i, s in zip(ids[0], scores[0])]
             if uploads:
@@ -184,10 +185,11 @@ class SearchService:
         for name, which in ((teacher, "PyTorch"), (student, backend)):
             panel = self._search(name, which, lambda e: e.encode_image([picture]), k, uploads or [], None)
             panels.append(panel)
-            captions.append(self.best_captions(name, which, picture, language) if not panel.error else [])
+            captions.append(self.best_captions(name, which, panel.query[0], language) if not panel.error else [])
         return {"message": None, "panels": panels, "captions": captions, "overlap": overlap(panels, k)}
 
-    def best_captions(self, name: str, backend: str, picture, language: str, k: int = 5) -> list[tuple[str, float]]:
+    def best_captions(self, name: str, backend: str, image_vector: np.ndarray, language: str,
+                      k: int = 5) -> list[tuple[str, float]]:
         from training.data.languages import normalize_language
 
         language = normalize_language(language)
@@ -200,7 +202,7 @@ class SearchService:
         texts, emb = self._captions[key]
         if not texts:
             return []
-        scores = emb @ enc.encode_image([picture])[0]
+        scores = emb @ image_vector
         top = np.argsort(-scores)[:k]
         return [(texts[i], float(scores[i])) for i in top]
 

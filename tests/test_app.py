@@ -1,6 +1,5 @@
 """The app end to end: served on a free port, queried through gradio_client and driven in headless
 Chromium; plus the service's refusals (empty/huge queries, bad uploads, traversal, broken models)."""
-import json
 import os
 import shutil
 import socket
@@ -152,24 +151,8 @@ def test_server_refuses_files_outside_its_directories(server):
 def test_browser_search_shows_both_galleries(server):
     if not shutil.which("chromium"):
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
+    from benchmarks.app_screenshot import screenshot_search
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server, wait_until="load")
-        page.wait_for_selector("#query textarea", timeout=60_000)
-        page.fill("#query textarea", "собака")
-        page.click("#search-button")
-        page.wait_for_selector("#teacher-gallery img", timeout=60_000)
-        page.wait_for_selector("#student-gallery img", timeout=60_000)
-        page.wait_for_timeout(500)
-        teacher_imgs = page.locator("#teacher-gallery img").count()
-        student_imgs = page.locator("#student-gallery img").count()
-        page.screenshot(path=str(ARTIFACTS / "app-search.png"))
-        browser.close()
+    teacher_imgs, student_imgs = screenshot_search(server, "собака", ARTIFACTS / "app-search.png")
     assert teacher_imgs >= 1 and student_imgs >= 1
     assert (ARTIFACTS / "app-search.png").stat().st_size > 10_000

@@ -1,7 +1,6 @@
 """open_clip and transformers models through the one interface, on tiny random configs offline."""
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from tests.tiny import MULTILINGUAL, save_tiny_xlmr, tiny_hf_clip_like, tiny_open_clip_config

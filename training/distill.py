@@ -34,7 +34,7 @@ from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.languages import EMOJI_LANGUAGES
 from .data.records import Record
-from .evaluation.suite import evaluate
+from .evaluation.suite import evaluate, relative_image, texts_to_encode
 from .losses.base import DistillBatch
 from .losses.combine import CombinedLoss, parse_weights
 from .students import RECIPES, StudentRecipe, build_student, vocabulary_texts
@@ -126,11 +126,7 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
 
         splits = assign_splits([r.concept for r in records], seed=0)  # no held-out rows given: split by concept
         records = [replace(r, split=splits[r.concept]) for r in records]
-    from .evaluation.vqa import build_items
-
-    vqa_texts = {o for kind in ("photo", "flag") for split in ("val", "test")
-                 for item in build_items(records, kind, split) for o in item.options}
-    texts = sorted({r.caption for r in records} | vqa_texts)
+    texts = texts_to_encode(records)
     images = sorted({r.image for r in records})
     t_text = torch.from_numpy(teacher_text_embeddings(teacher, texts, progress))
     v_image = torch.from_numpy(teacher_image_embeddings(teacher, images, root or Path("/"), chash, progress))
@@ -178,9 +174,8 @@ class StudentEncoder:
         return torch.cat(out).numpy() if out else np.zeros((0, self.student_text.output_dim), np.float32)
 
     def encode_image(self, images: list, batch_size: int = 0) -> np.ndarray:
-        root = self.data.root
-        rel = [str(Path(p).relative_to(root)) if root and Path(p).is_absolute() else str(p) for p in images]
-        return self.data.v_image[[self.index[p] for p in rel]].cpu().numpy()
+        rows = [self.index[relative_image(self.data.root, p)] for p in images]
+        return self.data.v_image[rows].cpu().numpy()
 
 
 class TeacherEncoder(StudentEncoder):

@@ -36,18 +36,16 @@ class EmbeddedFeatures:
 
 
 def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...] = (),
-                           extra_texts: list[str] | None = None, progress: bool = True) -> EmbeddedFeatures:
+                           progress: bool = True) -> EmbeddedFeatures:
     from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_tower
 
-    from .evaluation.vqa import build_items
+    from .evaluation.suite import texts_to_encode
 
     root = Path(corpus) if corpus else default_corpus_path()
     records = load_corpus(root)
     if languages:
         records = [r for r in records if r.language in set(languages)]
-    vqa_texts = {o for kind in ("photo", "flag") for split in ("val", "test")
-                 for item in build_items(records, kind, split) for o in item.options}
-    texts = sorted({r.caption for r in records} | vqa_texts | set(extra_texts or []))
+    texts = texts_to_encode(records)
     images = sorted({r.image for r in records})
     text_tower = e5_small_text_tower()
     text_feats = cached_features(TEXT_KEY, texts, text_backbone_features(text_tower), 64,
@@ -77,6 +75,8 @@ class HeadsEncoder:
 
     @torch.inference_mode()
     def encode_image(self, images: list, batch_size: int = 0) -> np.ndarray:
-        rel = [str(Path(p).relative_to(self.feats.root)) if Path(p).is_absolute() else str(p) for p in images]
-        x = torch.from_numpy(self.feats.image_feats[[self.feats.image_index[p] for p in rel]])
+        from .evaluation.suite import relative_image
+
+        rows = [self.feats.image_index[relative_image(self.feats.root, p)] for p in images]
+        x = torch.from_numpy(self.feats.image_feats[rows])
         return torch.nn.functional.normalize(self.image_head(x), dim=-1).numpy()

@@ -24,7 +24,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-import numpy as np
 import torch
 from torch import nn
 

@@ -13,7 +13,6 @@ it took 3.7–6.5 min each on 2 cores, so expect ≈ 50–80 min for the 12.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time

@@ -21,7 +21,7 @@ import torch
 
 from zoo.towers import HFTextTower, TimmImageTower
 
-from .features import cached_features, image_backbone_features, inputs_hash, text_backbone_features
+from .features import cached_features, image_backbone_features, text_backbone_features
 
 
 def teacher_key(teacher) -> str:
@@ -87,4 +87,4 @@ def teacher_image_embeddings(teacher, images: Sequence[str], root: Path, corpus_
                            "teacher image embeddings (cached once)", progress)
 
 
-__all__ = ["teacher_key", "teacher_text_embeddings", "teacher_image_embeddings", "inputs_hash"]
+__all__ = ["teacher_key", "teacher_text_embeddings", "teacher_image_embeddings"]

@@ -20,7 +20,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -247,8 +247,3 @@ def concept_batches(concept_captions: list[list[int]], batch_size: int, passes: 
         picks = np.array([concept_captions[c][rng.integers(len(concept_captions[c]))] for c in order])
         out += [picks[i:i + batch_size] for i in range(0, len(picks) - batch_size + 1, batch_size)]
     return out
-
-
-def iter_chunks(items: list, size: int) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from .hub import HubUnavailableError  # stdlib-only module: cheap to import up front
+
 
 def _fmt(n: int | None) -> str:
     return "?" if n is None else f"{n / 1e6:.1f}M"
@@ -66,15 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"pushed: {hub.push(args.name, args.repo)}")
         return 0
-    except (hub_errors() + (ValueError, FileNotFoundError)) as exc:
+    except (HubUnavailableError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def hub_errors() -> tuple[type[BaseException], ...]:
-    from .hub import HubUnavailableError
-
-    return (HubUnavailableError,)
 
 
 if __name__ == "__main__":

@@ -49,13 +49,6 @@ class DualEncoder(nn.Module):
     def embed_dim(self) -> int:
         return int(self.text.output_dim)
 
-    # -- differentiable features for training -------------------------------------------
-    def text_features(self, texts: Sequence[str]) -> torch.Tensor:
-        return F.normalize(self.text(**self.text.tokenize(_clean_texts(texts))), dim=-1)
-
-    def image_features(self, images: Sequence[Any]) -> torch.Tensor:
-        return F.normalize(self.image(**self.image.prepare(list(images))), dim=-1)
-
     # -- the public, batched, no-grad interface -------------------------------------------
     @torch.inference_mode()
     def encode_text(self, texts: str | Iterable[str], language: str | None = None,

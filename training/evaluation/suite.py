@@ -31,6 +31,20 @@ def _image_path(root: Path | None, rel: str) -> str:
     return str(p if p.is_absolute() or root is None else root / p)
 
 
+def relative_image(root: Path | None, path) -> str:
+    """The manifest's name for an image the suite handed out as an absolute path (inverse of _image_path)."""
+    p = Path(path)
+    return str(p.relative_to(root)) if root is not None and p.is_absolute() else str(p)
+
+
+def texts_to_encode(records: list[Record]) -> list[str]:
+    """Every text the suite may ask a model to encode for these records: captions and the val/test
+    VQA options. Feature and teacher caches are keyed on this exact list, so one list means one cache."""
+    vqa = {o for kind in ("photo", "flag") for split in ("val", "test")
+           for item in build_items(records, kind, split) for o in item.options}
+    return sorted({r.caption for r in records} | vqa)
+
+
 def evaluate(model: Encoder, records: list[Record], corpus_root: Path | None, split: str = "test",
              languages: list[str] | None = None, kinds: tuple[str, ...] = RETRIEVAL_KINDS,
              with_vqa: bool = True, with_clustering: bool = True, progress: bool = False) -> dict:

@@ -1,0 +1,53 @@
+"""python -m benchmarks.app_screenshot --query собака — a screenshot of a running app answering a query.
+
+Drives Debian's Chromium through Playwright (no browser download; flags for a closed network).
+The browser test uses the same function, so what CI checks is what this command records.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def screenshot_search(url: str, query: str, path: Path, timeout_ms: int = 60_000) -> tuple[int, int]:
+    """Type `query`, click Search, wait for both galleries, save a PNG; (teacher, student) image counts."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        raise FileNotFoundError("Debian chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url, wait_until="load")  # not "networkidle": the status timer keeps polling
+        page.wait_for_selector("#query textarea", timeout=timeout_ms)
+        page.fill("#query textarea", query)
+        page.click("#search-button")
+        page.wait_for_selector("#teacher-gallery img", timeout=timeout_ms)
+        page.wait_for_selector("#student-gallery img", timeout=timeout_ms)
+        page.wait_for_timeout(1000)
+        counts = page.locator("#teacher-gallery img").count(), page.locator("#student-gallery img").count()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path))
+        browser.close()
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.app_screenshot", description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:7860/")
+    parser.add_argument("--query", default="собака")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "app-search-ru.png")
+    args = parser.parse_args(argv)
+    teacher, student = screenshot_search(args.url, args.query, args.out)
+    print(f"{args.out}: {teacher} teacher and {student} student images for {args.query!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
