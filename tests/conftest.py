@@ -32,7 +32,7 @@ def embedded_corpus(session_home):
     """The full embedded corpus (≈15 s on 2 cores), shared by every test that needs real data."""
     from training.data.corpus import build_corpus
 
-    return build_corpus(session_home / "corpus" / "embedded-v1", progress=False)
+    return build_corpus(session_home / "corpus" / "embedded-v2", progress=False)
 
 
 @pytest.fixture

@@ -75,7 +75,60 @@ def test_full_corpus_contents_and_concept_disjoint_splits(embedded_corpus):
     assert {r.split for r in records if r.kind == "emoji"} == {"train", "val", "test"}
     assert "DATA_CARD.md" in os.listdir(embedded_corpus)
     card = (embedded_corpus / "DATA_CARD.md").read_text()
-    assert "CC BY-SA 4.0" in card and "| ja | Japanese |" in card
+    assert "CC BY-SA 4.0" in card and "| ja | Japanese | Han/Kana | ✓ |" in card
+    # CLDR names in ~100 languages; every language listed, held-out ones marked
+    assert len(stats["captions_per_language_split"]) >= 95
+    assert "| th | Thai | Thai | ✓ | **held out** |" in card and "| yo | Yoruba | Latin |  |  |" in card
+    by_lang = {(r.language, r.concept): r.caption for r in records if r.source == "cldr-name"}
+    assert by_lang[("th", "emoji:1F408")] == "แมว" and by_lang[("sw", "emoji:1F408")] == "paka"
+    # a test split of ≥ 15% of groups: every language's score rests on ≥ 250 queries
+    emoji_test = {r.concept for r in records if r.kind == "emoji" and r.split == "test"}
+    assert len(emoji_test) >= 0.15 * stats["concepts"]["emoji"]
+    for lang, counts in stats["captions_per_language_split"].items():
+        if counts.get("train", 0) >= 1000:
+            assert counts["test"] >= 250, lang
+    # near-duplicates never straddle splits
+    split = {r.concept: r.split for r in records}
+    assert split["emoji:1F408"] == split["emoji:1F408-200D-2B1B"]  # cat / black cat
+    assert split["emoji:1F43B"] == split["emoji:1F43B-200D-2744-FE0F"]  # bear / polar bear
+
+
+def test_keywords_are_tagged_and_keep_held_out_languages_out(embedded_corpus):
+    from training.data.corpus import load_keywords
+    from training.data.languages import HELD_OUT_LANGUAGES
+
+    train = load_keywords(embedded_corpus)
+    assert train and {r.source for r in train} == {"cldr-keyword"} and {r.split for r in train} == {"train"}
+    assert not {r.language for r in train} & set(HELD_OUT_LANGUAGES)
+    split = {r.concept: r.split for r in load_corpus(embedded_corpus)}
+    assert all(split[r.concept] == "train" for r in train)
+    everything = load_keywords(embedded_corpus, splits=("train", "val", "test"), exclude_languages=())
+    assert {"th"} <= {r.language for r in everything}
+
+
+def test_near_duplicate_groups():
+    from training.data.emoji_source import near_duplicate_groups
+
+    concepts = emoji_concepts()
+    groups = near_duplicate_groups(concepts)
+    code = {c.names["en"]: c.hexcode for c in concepts if c.kind == "emoji"}
+    assert groups[code["cat"]] == groups[code["black cat"]]
+    assert groups[code["sun"]] == groups[code["sun behind cloud"]]
+    assert groups[code["man astronaut"]] == groups[code["woman astronaut"]]
+    assert groups[code["cat"]] != groups[code["dog"]]
+    assert groups[code["person running"]] != groups[code["person bowing"]]  # "person" alone links nothing
+    sizes = {}
+    for g in groups.values():
+        sizes[g] = sizes.get(g, 0) + 1
+    assert max(sizes.values()) < 0.05 * len(concepts)
+
+
+def test_corrupt_cldr_extract_fails_the_build_naming_the_file(tmp_path):
+    bad = tmp_path / "cldr.json.gz"
+    bad.write_bytes(b"\x1f\x8bnot really gzip")
+    with pytest.raises(ValueError, match="cldr.json.gz: corrupt CLDR extract"):
+        build_corpus(tmp_path / "c", CorpusConfig(limit=2, cldr_extract=str(bad)), progress=False)
+    assert not (tmp_path / "c").exists()
 
 
 def test_rebuild_is_byte_identical(tmp_path):

@@ -32,9 +32,10 @@ from zoo.registry import zoo_checkpoint
 
 from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
-from .data.languages import EMOJI_LANGUAGES
+from .data.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
 from .data.records import Record
-from .evaluation.suite import evaluate, relative_image, texts_to_encode
+from .data.selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
+from .evaluation.suite import evaluate, relative_image
 from .losses.base import DistillBatch
 from .losses.combine import CombinedLoss, parse_weights
 from .students import RECIPES, StudentRecipe, build_student, vocabulary_texts
@@ -51,8 +52,9 @@ class DistillConfig:
     layers: int = 0  # overrides of the recipe (0: the recipe's value)
     width: int = 0
     vocab_words: int = -1  # -1: the recipe's value
-    languages: tuple[str, ...] = ()  # empty: every language in the corpus
-    corpus: str = ""  # embedded corpus directory (default: $LINGUALENS_HOME/corpus/embedded-v1)
+    languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
+    train_sources: tuple[str, ...] = DEFAULT_TRAIN_SOURCES  # embedded-corpus caption sources to distill on
+    corpus: str = ""  # embedded corpus directory (default: $LINGUALENS_HOME/corpus/embedded-v2)
     manifest: str = ""  # a user manifest with parallel captions instead of the embedded corpus
     student_init: str = ""  # HF model dir to start the student from when the teacher's text tower is not HF
     passes_per_epoch: int = 4
@@ -94,10 +96,10 @@ def resolve_recipe(cfg: DistillConfig) -> StudentRecipe:
 @dataclass
 class DistillData:
     root: Path | None
-    records: list[Record]
-    texts: list[str]
+    records: list[Record]  # the rows this run may read (embedded corpus: no held-out language)
+    texts: list[str]  # train-split captions only: nothing from val or test shapes the student
     images: list[str]
-    t_text: torch.Tensor  # [T, D] teacher text embeddings
+    t_text: torch.Tensor  # [T, D] teacher text embeddings of `texts`
     v_image: torch.Tensor  # [I, D] image embeddings
     caption_rows: list[list[int]]  # per training concept: rows of its captions
     english_row: list[int]  # per training concept: row of its English anchor
@@ -105,7 +107,8 @@ class DistillData:
     concept_of_row: dict[int, int]
 
 
-def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
+def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path | None, str]:
+    """The rows a run may read, their image root and a content hash for the image cache key."""
     if cfg.manifest:
         from .data.user import load_manifest
 
@@ -113,12 +116,12 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
         if progress:
             print(f"manifest: {report.summary()}")
         root, chash = None, hashlib.sha256(Path(cfg.manifest).read_bytes()).hexdigest()
+        if cfg.languages:
+            keep = set(cfg.languages) | {"en"}
+            records = [r for r in records if r.language in keep]
     else:
         root = Path(cfg.corpus) if cfg.corpus else default_corpus_path()
-        records, chash = load_corpus(root), corpus_hash(root)
-    if cfg.languages:
-        keep = set(cfg.languages) | {"en"}
-        records = [r for r in records if r.language in keep]
+        records, chash = training_view(load_corpus(root), cfg.train_sources, cfg.languages), corpus_hash(root)
     if cfg.manifest and all(r.split == "train" for r in records):
         from dataclasses import replace
 
@@ -126,7 +129,12 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
 
         splits = assign_splits([r.concept for r in records], seed=0)  # no held-out rows given: split by concept
         records = [replace(r, split=splits[r.concept]) for r in records]
-    texts = texts_to_encode(records)
+    return records, root, chash
+
+
+def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
+    records, root, chash = load_records(cfg, progress)
+    texts = training_texts(records)
     images = sorted({r.image for r in records})
     t_text = torch.from_numpy(teacher_text_embeddings(teacher, texts, progress))
     v_image = torch.from_numpy(teacher_image_embeddings(teacher, images, root or Path("/"), chash, progress))
@@ -179,14 +187,16 @@ class StudentEncoder:
 
 
 class TeacherEncoder(StudentEncoder):
-    """The teacher from its cache (no forward pass): for side-by-side reports."""
+    """The teacher through its cache (no forward pass) for side-by-side reports. Its text
+    embeddings for evaluation texts are a separate cache entry from the training texts', so
+    evaluation text never enters what the student trains on."""
 
-    def __init__(self, data: DistillData):
+    def __init__(self, teacher, data: DistillData, progress: bool = False):
         super().__init__(None, data)
-        self.tindex = {t: i for i, t in enumerate(data.texts)}
+        self.teacher, self.progress = teacher, progress
 
     def encode_text(self, texts: list[str], batch_size: int = 0) -> np.ndarray:
-        return self.data.t_text[[self.tindex[t] for t in texts]].cpu().numpy()
+        return teacher_text_embeddings(self.teacher, texts, self.progress)
 
 
 # -- distributed --------------------------------------------------------------------------
@@ -242,7 +252,8 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     teacher = load_model(cfg.teacher)
     data = prepare_data(teacher, cfg, progress and rank == 0)
     recipe = resolve_recipe(cfg)
-    vocab_src = vocabulary_texts({r.language for r in data.records}, recipe.vocab_words, data.texts)
+    # the vocabulary sees word lists of the training languages and train-split captions, never val/test text
+    vocab_src = vocabulary_texts({r.language for r in data.records if r.split == "train"}, recipe.vocab_words, data.texts)
     student_text, build_report = build_student(student_base(teacher, cfg), recipe, vocab_src,
                                                embed_dim=teacher.embed_dim, seed=train_cfg.seed)
     if teacher.embed_dim != student_text.output_dim:
@@ -315,12 +326,14 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     kinds = tuple(sorted({r.kind for r in data.records} - {"photo"}))
     test_student = evaluate(StudentEncoder(student_text, data), data.records, data.root, "test",
                             languages=list(cfg.languages) or None, kinds=kinds)
-    test_teacher = evaluate(TeacherEncoder(data), data.records, data.root, "test",
+    test_teacher = evaluate(TeacherEncoder(teacher, data, progress), data.records, data.root, "test",
                             languages=list(cfg.languages) or None, kinds=kinds)
     if not hasattr(teacher.image, "backbone"):  # an open_clip/transformers image tower: stored by reference
         student.meta["image_reference"] = str(Path(cfg.teacher).resolve()) if Path(cfg.teacher).exists() else cfg.teacher
     student.meta.update({
-        "role": "student", "teacher": cfg.teacher, "languages": sorted({r.language for r in data.records}),
+        "role": "student", "teacher": cfg.teacher,
+        "languages": sorted({r.language for r in data.records if r.split == "train"}),
+        "held_out_languages": [] if cfg.manifest else sorted(HELD_OUT_LANGUAGES),
         "frozen_towers": {"image": (teacher.meta.get("frozen_towers") or {}).get("image")} if teacher.meta.get("frozen_towers") else {},
         "distillation": {"config": asdict(cfg), "train": asdict(train_cfg), "student": build_report,
                          "best_epoch": trainer.best_epoch, "val_score": trainer.best_score,

@@ -14,6 +14,7 @@ import torch
 
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.records import Record
+from .data.selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
 from .features import cached_features, image_backbone_features, text_backbone_features
 
 TEXT_KEY = "e5-small-mean-query128"
@@ -36,20 +37,25 @@ class EmbeddedFeatures:
 
 
 def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...] = (),
-                           progress: bool = True) -> EmbeddedFeatures:
+                           progress: bool = True, sources: tuple[str, ...] = DEFAULT_TRAIN_SOURCES) -> EmbeddedFeatures:
+    """Features of the corpus rows a teacher may train on (`training_view`: no held-out language)."""
     from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_tower
 
     from .evaluation.suite import texts_to_encode
 
     root = Path(corpus) if corpus else default_corpus_path()
-    records = load_corpus(root)
-    if languages:
-        records = [r for r in records if r.language in set(languages)]
-    texts = texts_to_encode(records)
+    records = training_view(load_corpus(root), sources, languages)
+    # Train-split captions are cached apart from evaluation texts: the features a head or a
+    # student trains on never depend on val/test text (not even through batch padding), and
+    # distillation reads the very same cache entry.
+    train_texts = training_texts(records)
+    eval_texts = sorted(set(texts_to_encode(records)) - set(train_texts))
+    texts = train_texts + eval_texts
     images = sorted({r.image for r in records})
     text_tower = e5_small_text_tower()
-    text_feats = cached_features(TEXT_KEY, texts, text_backbone_features(text_tower), 64,
-                                 "e5 features (cached once)", progress)
+    text_feats = np.concatenate([
+        cached_features(TEXT_KEY, part, text_backbone_features(text_tower), 64, f"e5 features, {what} (cached once)", progress)
+        for part, what in ((train_texts, "training text"), (eval_texts, "evaluation text")) if part])
     del text_tower
     # image paths are relative, so the corpus content hash goes into the key
     image_feats = cached_features(f"{IMAGE_KEY}-{corpus_hash(root)[:16]}", images,

@@ -1,9 +1,16 @@
-"""python -m training.evaluate --model NAME [--compare OTHER] --split test
+"""python -m training.evaluate --model STUDENT [--compare TEACHER] --split test
 
-Encodes the split with the real model (not cached features), runs the whole suite, measures
-cost, and writes report.json, report.md and per-language plots. With --compare, the second
-model is shown beside the first with ratios to it (student vs teacher: pass the teacher as
---compare and read "student / teacher" by putting the teacher first with --teacher-first).
+Encodes the split with the real models (not cached features) and writes two reports:
+
+- `multilingual.{md,json,png}`: text→image and image→text in every language of the corpus
+  (~100) against one gallery of every test image, 95% bootstrap intervals over concepts, the
+  ratio `model ÷ first --compare model` per language with a paired interval, summaries by
+  language group (trained / held out / untrained / outside XLM-R) and script, the ten worst
+  languages, and tokenization parity with the reference;
+- `report.{md,json}` + plots: the rest of the suite (per-kind retrieval, cross-lingual
+  consistency, VQA on photos and flags, cost), where other models' ratios are to the first.
+
+Each distinct text and image is encoded once per model and shared by both reports.
 """
 from __future__ import annotations
 
@@ -13,12 +20,42 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from zoo.paths import lingualens_home
 
 from .data.corpus import default_corpus_path, load_corpus
 from .evaluation.cost import measure_cost
+from .evaluation.multilingual import evaluate_multilingual
+from .evaluation.multilingual_report import write_multilingual
 from .evaluation.report import write_report
 from .evaluation.suite import evaluate
+
+
+class MemoEncoder:
+    """A model whose text and image embeddings are computed once per distinct input: the
+    multilingual evaluation and the suite ask for the same ~40k captions."""
+
+    def __init__(self, model):
+        self.model, self._text, self._image = model, {}, {}
+
+    def __getattr__(self, name):  # meta, text (tokenizer), name, … come from the model
+        return getattr(self.model, name)
+
+    def _lookup(self, cache: dict, items: list, encode) -> np.ndarray:
+        keys = [str(i) for i in items]
+        missing = sorted({k for k in keys if k not in cache})
+        if missing:
+            cache.update(zip(missing, encode(missing)))
+        if not keys:
+            return encode([])
+        return np.stack([cache[k] for k in keys])
+
+    def encode_text(self, texts: list[str], **kwargs) -> np.ndarray:
+        return self._lookup(self._text, list(texts), self.model.encode_text)
+
+    def encode_image(self, images: list, **kwargs) -> np.ndarray:
+        return self._lookup(self._image, list(images), self.model.encode_image)
 
 
 def default_out(name: str, split: str, other: str | None) -> Path:
@@ -36,27 +73,36 @@ def default_out(name: str, split: str, other: str | None) -> Path:
 
 
 def run(models: list[str], split: str, corpus: Path | None, languages: list[str] | None,
-        with_cost: bool, out: Path | None) -> Path:
+        with_cost: bool, out: Path | None, n_boot: int = 1000, progress: bool = True) -> Path:
     from zoo import load_model
 
     root = Path(corpus) if corpus else default_corpus_path()
     records = load_corpus(root)
-    reports = {}
+    loaded: dict[str, MemoEncoder] = {}
     for ref in models:
-        start = time.perf_counter()
         model = load_model(ref)
         name = getattr(model, "name", "") or ref
+        if name in loaded:
+            raise ValueError(f"model {name!r} given twice")
+        loaded[name] = MemoEncoder(model)
+    names = list(loaded)
+    start = time.perf_counter()
+    multilingual = evaluate_multilingual(loaded, records, root, split, reference=names[1] if len(names) > 1 else None,
+                                         languages=languages, n_boot=n_boot, progress=progress)
+    multilingual["seconds"] = round(time.perf_counter() - start, 1)
+    reports = {}
+    for name, model in loaded.items():
+        start = time.perf_counter()
         rep = evaluate(model, records, root, split, languages=languages)
         if with_cost:
             photos = sorted({str(root / r.image) for r in records if r.kind == "photo"})[:4]
-            rep["cost"] = measure_cost(model, photos)
+            rep["cost"] = measure_cost(model.model, photos)
         rep["seconds"] = round(time.perf_counter() - start, 1)
         reports[name] = rep
-        del model
-    names = list(reports)
     out = out or default_out(names[0], split, names[1] if len(names) > 1 else None)
     title = f"{names[0]} on the {split} split" + (f", compared with {', '.join(names[1:])}" if len(names) > 1 else "")
     write_report(out, reports, title)
+    write_multilingual(out, multilingual, f"{title}: every language")
     return out
 
 
@@ -69,14 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--languages", nargs="+", default=None, help="only these languages (default: all)")
     parser.add_argument("--no-cost", action="store_true", help="skip latency measurements")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    start = time.perf_counter()
     try:
-        out = run([args.model, *args.compare], args.split, args.corpus, args.languages, not args.no_cost, args.out)
+        out = run([args.model, *args.compare], args.split, args.corpus, args.languages, not args.no_cost, args.out,
+                  n_boot=args.bootstrap)
     except (KeyError, ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print((out / "report.md").read_text().split("## emoji retrieval")[0])
+    print((out / "multilingual.md").read_text().split("## Per language")[0])
+    print(f"evaluated in {time.perf_counter() - start:.0f} s")
     print(f"report written to {out}")
     return 0
 

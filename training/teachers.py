@@ -33,7 +33,8 @@ from zoo.registry import zoo_checkpoint
 from zoo.towers import MLPHead
 
 from .config import add_dataclass_args, from_args
-from .data.languages import EMOJI_LANGUAGES
+from .data.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
+from .data.selection import DEFAULT_TRAIN_SOURCES
 from .embedded import IMAGE_KEY, RETRIEVAL_KINDS, TEXT_KEY, EmbeddedFeatures, HeadsEncoder, load_embedded_features
 from .evaluation.report import write_report
 from .evaluation.suite import evaluate
@@ -50,7 +51,8 @@ class TeacherConfig:
     image_hidden: int = 1024
     dropout: float = 0.3
     passes_per_epoch: int = 8
-    languages: tuple[str, ...] = ()  # empty: every language in the corpus
+    languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
+    train_sources: tuple[str, ...] = DEFAULT_TRAIN_SOURCES  # caption sources the heads train on
     name: str = ""  # default lit-e5s-effl0-<family>
 
 
@@ -159,7 +161,7 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
     name = cfg.name or f"lit-e5s-effl0-{cfg.family}"
     dest = zoo_checkpoint(name)
     started = time.perf_counter()
-    feats = load_embedded_features(corpus, cfg.languages, progress=progress)
+    feats = load_embedded_features(corpus, cfg.languages, progress=progress, sources=cfg.train_sources)
     run_key = hashlib.sha256(json.dumps([asdict(cfg), asdict(train_cfg), str(feats.root)], sort_keys=True).encode()).hexdigest()[:12]
     heads, history = train_heads(feats, cfg, train_cfg, cache_dir() / "runs" / f"{name}-{run_key}", progress)
 
@@ -177,7 +179,8 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
     if drift > 1e-4:
         raise RuntimeError(f"assembled teacher differs from its cached-feature twin by {drift:.2e}")
     best = max(history, key=lambda h: h["val_score"]) if history else {}
-    model.meta.update({"role": "teacher", "languages": sorted({r.language for r in feats.records}),
+    model.meta.update({"role": "teacher", "languages": sorted({r.language for r in feats.records if r.split == "train"}),
+                       "held_out_languages": sorted(HELD_OUT_LANGUAGES),
                        "frozen_towers": {"text": TEXT_KEY, "image": IMAGE_KEY},
                        "training": {"config": asdict(cfg), "train": asdict(train_cfg), "best_epoch": best.get("epoch"),
                                     "val_emoji_t2i_R@10": best.get("val_score"),

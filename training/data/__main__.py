@@ -13,18 +13,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.data", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="render and caption the embedded corpus (deterministic)")
-    b.add_argument("--out", type=Path, default=None, help="default: $LINGUALENS_HOME/corpus/embedded-v1")
+    b.add_argument("--out", type=Path, default=None, help="default: $LINGUALENS_HOME/corpus/embedded-v2")
     b.add_argument("--seed", type=int, default=CorpusConfig.seed)
     b.add_argument("--image-size", type=int, default=CorpusConfig.image_size)
     b.add_argument("--limit", type=int, default=None, help="only N emoji + N flags (quick trials)")
+    b.add_argument("--cldr-extract", default="", help="CLDR annotations extract (default: the shipped one)")
     c = sub.add_parser("card", help="print the data card of a built corpus")
     c.add_argument("--path", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "build":
         start = time.perf_counter()
         try:
-            out = build_corpus(args.out, CorpusConfig(args.seed, args.image_size, args.limit))
-        except PermissionError as exc:
+            out = build_corpus(args.out, CorpusConfig(args.seed, args.image_size, args.limit, args.cldr_extract))
+        except (PermissionError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print((out / "DATA_CARD.md").read_text())

