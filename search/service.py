@@ -52,7 +52,9 @@ class SearchService:
         for r in self.records:
             if r.language == "en":
                 english.setdefault(r.image, r.caption)
-        gallery = sorted({r.image for r in self.records if r.split == "test" or r.kind == "photo"})
+        # Every corpus image: people search for cats and dogs, wherever the split put them.
+        # (Held-out evaluation lives in `training.evaluate`; the app is for looking.)
+        gallery = sorted({r.image for r in self.records if r.kind in ("emoji", "flag", "photo")})
         self.gallery = [str(self.root / p) for p in gallery]
         self.gallery_captions = {str(self.root / p): english.get(p, Path(p).stem) for p in gallery}
         self._models: OrderedDict[tuple[str, str], Any] = OrderedDict()
@@ -108,7 +110,10 @@ class SearchService:
         from training.data.corpus import corpus_hash
         from training.features import cached_features
 
-        ident = hashlib.sha256(json.dumps([files, backend, corpus_hash(self.root)], sort_keys=True).encode()).hexdigest()[:16]
+        # Keyed on the image weights alone: a student shares its teacher's image tower, so it
+        # shares the teacher's gallery embeddings instead of recomputing them on its first query.
+        image_files = {k: v for k, v in files.items() if k.startswith("image")} or files
+        ident = hashlib.sha256(json.dumps([image_files, backend, corpus_hash(self.root)], sort_keys=True).encode()).hexdigest()[:16]
         return cached_features(f"gallery-{ident}", self.gallery, lambda b: encoder.encode_image(b), 32,
                                "gallery embeddings", False)
 

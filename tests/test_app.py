@@ -101,9 +101,10 @@ def test_uploads_are_validated_and_kept_per_session(service, tmp_path):
     assert "over the 50 MP limit" in messages[3]
     theirs, _ = service.add_uploads([], [], tmp_path / "session-b")
     assert theirs == [] and Path(mine[0]).parent == tmp_path / "session-a"  # another session sees nothing
-    hits = service.search_text("red", "app-teacher", "app-student", k=50, uploads=mine)["panels"][0].ids
+    everything = len(service.gallery) + len(mine)  # k over the whole gallery: the upload must be in it
+    hits = service.search_text("red", "app-teacher", "app-student", k=everything, uploads=mine)["panels"][0].ids
     assert mine[0] in hits
-    mine_only = service.search_text("red", "app-teacher", "app-student", k=50)["panels"][0].ids
+    mine_only = service.search_text("red", "app-teacher", "app-student", k=everything)["panels"][0].ids
     assert mine[0] not in mine_only
 
 

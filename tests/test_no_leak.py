@@ -120,3 +120,22 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
     monkeypatch.setattr("wordfreq.top_n_list", lambda lang, n: asked.append(lang) or [])
     students.vocabulary_texts({r.language for r in data.records if r.split == "train"}, 10, data.texts)
     assert asked and not set(asked) & set(HELD_OUT_LANGUAGES) and not {"nb"} & set(HELD_OUT_LANGUAGES)
+
+
+def test_text_budget_keeps_english_anchors_and_says_when_it_is_too_big():
+    from training.data.records import Record
+    from training.data.selection import cap_training_text
+
+    rows = [Record(f"i{c}.png", f"c{c}", "emoji", lang, f"{lang}-{c}", "train", "emoji")
+            for c in range(10) for lang in ("en", "es", "ja")]
+    rows.append(Record("t.png", "t", "emoji", "es", "es-test", "test", "emoji"))
+    capped = cap_training_text(rows, 15, seed=1)
+    train_caps = {r.caption for r in capped if r.split == "train"}
+    assert len(train_caps) == 15 and {f"en-{c}" for c in range(10)} <= train_caps
+    assert any(r.caption == "es-test" for r in capped)  # other splits untouched
+    assert cap_training_text(rows, 15, seed=1) == capped  # seeded
+    said = []
+    assert cap_training_text(rows, 1000, log=said.append) == rows
+    assert said == ["text budget 1,000 is more than the 30 training captions there are: using all of them"]
+    with pytest.raises(ValueError, match="below the 10 English anchor captions"):
+        cap_training_text(rows, 5)

@@ -83,3 +83,50 @@ def test_real_half_student_is_at_most_half_the_teacher(small_corpus):
     theirs = [e5.tokenizer.id_to_token(int(i)) for i in e5.tokenize(captions)["input_ids"].flatten()]
     assert ours == theirs  # prefix included: "query: " survives trimming
     assert student.tokenize(["un gato"])["input_ids"].tolist() != []
+
+
+def test_choose_pieces_by_hand():
+    from collections import Counter
+
+    from training.students import choose_pieces
+
+    counts = Counter({10: 5, 11: 9, 12: 1})
+    fill = [(0, 20), (0, 11), (1, 21), (1, 22)]  # (rank within script, id)
+    # always-kept first, then used pieces by frequency (11 before 10), then the fill order
+    assert choose_pieces(counts, fill, budget=6, always={0, 1}) == [0, 1, 11, 10, 12, 20]
+    assert choose_pieces(counts, [], budget=3, always={0}) == [0, 11, 10]  # over budget: rarest used pieces go
+    # a floor of 1 keeps every script's best piece ahead of the used ones
+    assert choose_pieces(counts, fill, budget=5, always={0}, floor=1) == [0, 20, 11, 10, 12]
+
+
+def test_script_fill_gives_every_script_its_best_pieces_first():
+    from training.students import piece_script, script_fill_order
+
+    tok = tiny_unigram()
+    order = [i for _, i in script_fill_order(tok)]
+    assert sorted(order) == list(range(tok.get_vocab_size()))
+    scripts = [piece_script(tok.id_to_token(i)) for i in order]
+    assert {"LATIN", "CYRILLIC", "CJK"} <= set(scripts)
+    n_scripts = len(set(scripts))
+    assert len(set(scripts[:n_scripts])) == n_scripts  # one piece of each script before any second one
+    assert piece_script("\u2581แมว") == "THAI" and piece_script("\u25812024") == "Common"
+
+
+def test_script_fill_spends_the_budget_and_keeps_unseen_scripts(teacher):
+    from training.students import vocabulary_budget
+
+    plain, plain_report = build_student(teacher, StudentRecipe("half", vocab_words=0, max_text_fraction=0.5), TEXTS)
+    filled, report = build_student(teacher, StudentRecipe("half", vocab_words=0, max_text_fraction=0.5,
+                                                          vocab_fill="script", script_floor=0), TEXTS)
+    budget = vocabulary_budget(teacher, report["layers_kept"], 0.5, 16)
+    assert report["vocab_kept"] == budget > plain_report["vocab_kept"]
+    assert 0.5 - 32 / teacher.num_parameters() < report["text_fraction"] <= 0.5  # within one row of the limit
+    for text in TEXTS:  # the training text still tokenizes exactly as the teacher does
+        assert filled.tokenizer.encode(text).tokens == teacher.tokenizer.encode(text).tokens
+    cyrillic = "кошка"  # never in TEXTS: the plain trim has no piece for it, the filled one does
+    unk = {t.token_to_id("<unk>") for t in (plain.tokenizer, filled.tokenizer)}
+    assert set(plain.tokenizer.encode(cyrillic).ids) & unk
+    assert not set(filled.tokenizer.encode(cyrillic).ids) & unk
+    assert report["vocab_scripts"].get("CYRILLIC", 0) > plain_report["vocab_scripts"].get("CYRILLIC", 0)
+    with pytest.raises(ValueError, match="unknown vocab_fill 'words'"):
+        build_student(teacher, StudentRecipe("half", vocab_fill="words"), TEXTS)

@@ -10,10 +10,11 @@ runs on a fresh checkout. Measured on 2 cores: ≈15 s corpus, ≈4 min for the 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
-from zoo.checkpoint import is_checkpoint
+from zoo.checkpoint import CONFIG_NAME, is_checkpoint
 from zoo.registry import zoo_checkpoint
 
 FAMILIES = ("clip", "siglip")
@@ -21,7 +22,7 @@ DEFAULT_LOSSES = ("dr", "ed")
 
 
 def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool = True, log=print) -> list[str]:
-    from .data.corpus import build_corpus, default_corpus_path
+    from .data.corpus import build_corpus, corpus_hash, default_corpus_path
     from .distill import DistillConfig, default_train_config, run
     from .teachers import TeacherConfig, build_teacher
     from .trainer import TrainConfig
@@ -31,9 +32,22 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
         log("building the embedded corpus …")
         build_corpus(progress=progress)
         built.append("corpus")
+    chash = corpus_hash()
+
+    def current(name: str) -> bool:
+        """Built, and from this corpus: a model of an older corpus (or before the field existed) is rebuilt."""
+        path = zoo_checkpoint(name)
+        if not is_checkpoint(path):
+            return False
+        meta = json.loads((path / CONFIG_NAME).read_text()).get("meta", {})
+        if meta.get("corpus_hash") != chash:
+            log(f"{name} was built from another corpus: rebuilding it")
+            return False
+        return True
+
     for family in families:
         teacher = f"lit-e5s-effl0-{family}"
-        if not is_checkpoint(zoo_checkpoint(teacher)):
+        if not current(teacher):
             log(f"aligning teacher {teacher} …")
             start = time.perf_counter()
             build_teacher(TeacherConfig(family=family), TrainConfig(), progress=progress)
@@ -44,7 +58,7 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
             from .distill import student_name
 
             name = student_name(cfg)
-            if not is_checkpoint(zoo_checkpoint(name)):
+            if not current(name):
                 log(f"distilling student {name} …")
                 start = time.perf_counter()
                 run(cfg, default_train_config(), progress=progress)

@@ -34,11 +34,12 @@ from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
 from .data.records import Record
-from .data.selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
+from .data.selection import (DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET, cap_training_text, training_texts,
+                             training_view)
 from .evaluation.suite import evaluate, relative_image
 from .losses.base import DistillBatch
 from .losses.combine import CombinedLoss, parse_weights
-from .students import RECIPES, StudentRecipe, build_student, vocabulary_texts
+from .students import RECIPES, StudentRecipe, build_student, kept_layer_indices, vocabulary_texts
 from .teacher_cache import teacher_image_embeddings, teacher_text_embeddings
 from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 
@@ -50,10 +51,13 @@ class DistillConfig:
     loss: str = "dr"
     name: str = ""  # default <teacher>-<recipe>-<loss>
     layers: int = 0  # overrides of the recipe (0: the recipe's value)
+    keep_layers: tuple[int, ...] = ()  # explicit teacher layer indices to inherit, e.g. 6 7 8 9 10 11 (top half)
     width: int = 0
     vocab_words: int = -1  # -1: the recipe's value
+    vocab_fill: str = "recipe"  # "recipe": the recipe's value; "script" or "" (see StudentRecipe)
+    text_budget: int = DEFAULT_TEXT_BUDGET  # at most this many distinct training captions (0: all); English kept
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
-    train_sources: tuple[str, ...] = DEFAULT_TRAIN_SOURCES  # embedded-corpus caption sources to distill on
+    train_sources: tuple[str, ...] = DEFAULT_DISTILL_SOURCES  # embedded-corpus caption sources to distill on
     corpus: str = ""  # embedded corpus directory (default: $LINGUALENS_HOME/corpus/embedded-v2)
     manifest: str = ""  # a user manifest with parallel captions instead of the embedded corpus
     student_init: str = ""  # HF model dir to start the student from when the teacher's text tower is not HF
@@ -85,10 +89,14 @@ def resolve_recipe(cfg: DistillConfig) -> StudentRecipe:
     changes = {}
     if cfg.layers:
         changes["layers"] = cfg.layers
+    if cfg.keep_layers:
+        changes["keep_layers"] = tuple(int(i) for i in cfg.keep_layers)
     if cfg.width:
         changes["width"] = cfg.width
     if cfg.vocab_words >= 0:
         changes["vocab_words"] = cfg.vocab_words
+    if cfg.vocab_fill != "recipe":
+        changes["vocab_fill"] = cfg.vocab_fill
     return StudentRecipe(**{**asdict(base), **changes, "name": cfg.recipe})
 
 
@@ -129,6 +137,7 @@ def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path
 
         splits = assign_splits([r.concept for r in records], seed=0)  # no held-out rows given: split by concept
         records = [replace(r, split=splits[r.concept]) for r in records]
+    records = cap_training_text(records, cfg.text_budget, log=print if progress else (lambda m: None))
     return records, root, chash
 
 
@@ -250,11 +259,13 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     started = time.perf_counter()
     seed_everything(train_cfg.seed)
     teacher = load_model(cfg.teacher)
-    data = prepare_data(teacher, cfg, progress and rank == 0)
     recipe = resolve_recipe(cfg)
+    base = student_base(teacher, cfg)
+    kept_layer_indices(int(base.backbone.config.num_hidden_layers), recipe)  # an impossible layer set fails before any work
+    data = prepare_data(teacher, cfg, progress and rank == 0)
     # the vocabulary sees word lists of the training languages and train-split captions, never val/test text
     vocab_src = vocabulary_texts({r.language for r in data.records if r.split == "train"}, recipe.vocab_words, data.texts)
-    student_text, build_report = build_student(student_base(teacher, cfg), recipe, vocab_src,
+    student_text, build_report = build_student(base, recipe, vocab_src,
                                                embed_dim=teacher.embed_dim, seed=train_cfg.seed)
     if teacher.embed_dim != student_text.output_dim:
         raise ValueError(f"student outputs {student_text.output_dim}-d but the teacher space is {teacher.embed_dim}-d")
@@ -334,6 +345,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         "role": "student", "teacher": cfg.teacher,
         "languages": sorted({r.language for r in data.records if r.split == "train"}),
         "held_out_languages": [] if cfg.manifest else sorted(HELD_OUT_LANGUAGES),
+        "corpus_hash": "" if cfg.manifest else corpus_hash(data.root),
         "frozen_towers": {"image": (teacher.meta.get("frozen_towers") or {}).get("image")} if teacher.meta.get("frozen_towers") else {},
         "distillation": {"config": asdict(cfg), "train": asdict(train_cfg), "student": build_report,
                          "best_epoch": trainer.best_epoch, "val_score": trainer.best_score,

@@ -3,12 +3,15 @@
 Recipes (see `RECIPES`):
 
 - `half`: every other transformer layer of the teacher (1, 3, 5, … — the last layer is kept,
-  its output is what the pooling was trained on), and the vocabulary trimmed to the pieces that
-  the target languages actually use (wordfreq's most frequent words per language plus every
-  corpus caption), with the tokenizer rebuilt over the kept pieces. Kept weights are copied, so
-  the student starts as a truncated teacher, not from scratch. Must come in ≤ 50% of the
-  teacher's text parameters.
-- `quarter`: a quarter of the layers and a tighter vocabulary.
+  its output is what the pooling was trained on), and the vocabulary trimmed to what fits in
+  50% of the teacher's text parameters: every script's 1,000 most probable pieces (the
+  teacher's own Unigram scores), the pieces the training text uses (wordfreq's most frequent
+  words per training language plus the train-split captions), then more pieces of every script
+  round robin until the budget is spent. Without the script pieces, a language outside the
+  training text falls apart into single characters the student never trained on (Thai "แมว"
+  became "แม" + "ว"). Kept weights are copied, so the student starts as a truncated teacher,
+  not from scratch.
+- `quarter`: a quarter of the layers, a tighter vocabulary, ≤ 25% of the teacher.
 - custom: any `layers`, `width` and `vocab_words` from the command line. A narrower width
   cannot inherit matrices; its embeddings start from a PCA of the teacher's and its layers from
   scratch, and a projection maps it to the teacher's embedding space.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
@@ -41,11 +45,17 @@ class StudentRecipe:
     vocab_words: int = 5000  # wordfreq words per language for the vocabulary (0: keep the full vocabulary)
     max_text_fraction: float = 0.5  # refuse a build above this share of the teacher's text parameters
     keep_layers: tuple[int, ...] = field(default=())  # explicit layer indices (overrides the above)
+    # "script": every script the teacher knows keeps its `script_floor` most probable pieces, then
+    # the pieces the training text uses, then more of every script round robin, up to the size
+    # limit — so languages outside the training text keep their own pieces instead of falling
+    # apart into characters. "": only the used pieces (the rarest dropped if over the limit).
+    vocab_fill: str = ""
+    script_floor: int = 1000
 
 
 RECIPES = {
-    "half": StudentRecipe("half", layer_stride=2, vocab_words=5000, max_text_fraction=0.5),
-    "quarter": StudentRecipe("quarter", layers=3, vocab_words=1000, max_text_fraction=0.3),
+    "half": StudentRecipe("half", layer_stride=2, vocab_words=5000, max_text_fraction=0.5, vocab_fill="script"),
+    "quarter": StudentRecipe("quarter", layers=3, vocab_words=1000, max_text_fraction=0.25, vocab_fill="script"),
 }
 
 
@@ -82,11 +92,80 @@ def vocabulary_texts(languages: Iterable[str], words_per_language: int, extra: I
 
 
 def used_piece_ids(tokenizer, texts: list[str]) -> set[int]:
-    ids: set[int] = set()
+    return set(piece_counts(tokenizer, texts))
+
+
+def piece_counts(tokenizer, texts: list[str]) -> Counter:
+    counts: Counter = Counter()
     for start in range(0, len(texts), 4096):
         for enc in tokenizer.encode_batch(texts[start:start + 4096], add_special_tokens=True):
-            ids.update(enc.ids)
-    return ids
+            counts.update(enc.ids)
+    return counts
+
+
+def piece_script(piece: str) -> str:
+    """The script of a vocabulary piece, from its first letter ("Common" for digits and marks)."""
+    import unicodedata
+
+    for ch in piece.lstrip("\u2581"):
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            return name.split(" ")[0] if name else "Common"
+    return "Common"
+
+
+def script_fill_order(tokenizer) -> list[tuple[int, int]]:
+    """Every piece as (rank within its script, id), ordered so that each script gets its most
+    probable pieces (by the teacher's own Unigram log-probabilities, learned on its ~100-language
+    pretraining text) before any script gets its next ones. Uses nothing but the teacher's
+    vocabulary: no corpus or evaluation text."""
+    vocab = json.loads(tokenizer.to_str())["model"]["vocab"]
+    by_script: dict[str, list[tuple[float, int]]] = {}
+    for i, (piece, score) in enumerate(vocab):
+        by_script.setdefault(piece_script(piece), []).append((-float(score), i))
+    ranked = []
+    for items in by_script.values():
+        items.sort()
+        ranked += [(rank, neg, i) for rank, (neg, i) in enumerate(items)]
+    return [(rank, i) for rank, _, i in sorted(ranked)]
+
+
+def choose_pieces(counts: Counter, fill: list[tuple[int, int]], budget: int, always: set[int],
+                  floor: int = 0) -> list[int]:
+    """Up to `budget` piece ids, in this order: `always`; every script's `floor` most probable
+    pieces (the fill entries of rank < floor); the used pieces by frequency; the rest of the fill."""
+    keep: list[int] = []
+    seen: set[int] = set()
+
+    def take(ids) -> None:
+        for i in ids:
+            if len(keep) >= budget:
+                return
+            if i not in seen:
+                keep.append(i)
+                seen.add(i)
+
+    take(sorted(always))
+    take(i for rank, i in fill if rank < floor)
+    take(i for i, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    take(i for _, i in fill)
+    return keep
+
+
+def vocabulary_budget(teacher: HFTextTower, layers: list[int], fraction: float, out_dim: int) -> int:
+    """How many word-embedding rows a same-width student can hold within `fraction` of the
+    teacher's text parameters, counted from the teacher's own tensors."""
+    t_state = teacher.backbone.state_dict()
+    fixed = 0
+    for k, v in t_state.items():
+        if k.endswith("position_ids") or k.startswith("pooler.") or k == "embeddings.word_embeddings.weight":
+            continue
+        if k.startswith("encoder.layer.") and int(k.split(".")[2]) not in layers:
+            continue
+        fixed += v.numel()
+    width = int(teacher.backbone.config.hidden_size)
+    fixed += width * out_dim + out_dim  # the projection to the teacher space
+    return max(0, int((fraction * teacher.num_parameters() - fixed) // width))
 
 
 def trim_tokenizer(tokenizer, keep: Iterable[int]):
@@ -126,9 +205,17 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     n_layers = int(t_cfg.num_hidden_layers)
     layers = kept_layer_indices(n_layers, recipe)
     trimmable = json.loads(teacher.tokenizer.to_str())["model"]["type"] == "Unigram"
+    if recipe.vocab_fill not in ("", "script"):
+        raise ValueError(f"unknown vocab_fill {recipe.vocab_fill!r}; valid: '' (used pieces only), 'script'")
     if trimmable and (recipe.vocab_words or vocab_texts):
         # texts are tokenized as the tower feeds them: with its prefix ("query: ")
-        used = used_piece_ids(teacher.tokenizer, [teacher.prefix + t for t in [*vocab_texts, ""]])
+        counts = piece_counts(teacher.tokenizer, [teacher.prefix + t for t in [*vocab_texts, ""]])
+        used: set[int] | list[int] = set(counts)
+        if not recipe.width:  # same width: the budget is exact, so spend it instead of overrunning it
+            budget = vocabulary_budget(teacher, layers, recipe.max_text_fraction, embed_dim or teacher.output_dim)
+            fill = script_fill_order(teacher.tokenizer) if recipe.vocab_fill == "script" else []
+            if fill or len(used) > budget:  # over budget: the rarest used pieces go first
+                used = choose_pieces(counts, fill, budget, set(range(SPECIAL_IDS_KEEP)), recipe.script_floor)
         tokenizer, kept = trim_tokenizer(teacher.tokenizer, used)
     else:
         tokenizer, kept = teacher.tokenizer, list(range(t_cfg.vocab_size))
@@ -177,6 +264,7 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
                         max_length=teacher.max_length, padding=teacher.padding, projection=projection)
     teacher_params, student_params = teacher.num_parameters(), tower.num_parameters()
     report = {"recipe": asdict(recipe), "layers_teacher": n_layers, "layers_kept": layers, "vocab_kept": len(kept), "vocab_trimmed": trimmable,
+              "vocab_scripts": dict(Counter(piece_script(tokenizer.id_to_token(i) or "") for i in range(len(kept))).most_common()),
               "vocab_teacher": int(t_cfg.vocab_size), "width": width,
               "text_params_teacher": teacher_params, "text_params_student": student_params,
               "text_fraction": student_params / teacher_params}

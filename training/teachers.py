@@ -33,6 +33,7 @@ from zoo.registry import zoo_checkpoint
 from zoo.towers import MLPHead
 
 from .config import add_dataclass_args, from_args
+from .data.corpus import corpus_hash
 from .data.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
 from .data.selection import DEFAULT_TRAIN_SOURCES
 from .embedded import IMAGE_KEY, RETRIEVAL_KINDS, TEXT_KEY, EmbeddedFeatures, HeadsEncoder, load_embedded_features
@@ -180,7 +181,7 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
         raise RuntimeError(f"assembled teacher differs from its cached-feature twin by {drift:.2e}")
     best = max(history, key=lambda h: h["val_score"]) if history else {}
     model.meta.update({"role": "teacher", "languages": sorted({r.language for r in feats.records if r.split == "train"}),
-                       "held_out_languages": sorted(HELD_OUT_LANGUAGES),
+                       "held_out_languages": sorted(HELD_OUT_LANGUAGES), "corpus_hash": corpus_hash(feats.root),
                        "frozen_towers": {"text": TEXT_KEY, "image": IMAGE_KEY},
                        "training": {"config": asdict(cfg), "train": asdict(train_cfg), "best_epoch": best.get("epoch"),
                                     "val_emoji_t2i_R@10": best.get("val_score"),

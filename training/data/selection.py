@@ -5,10 +5,9 @@ cache that feeds them — starts from `training_view`, so a held-out language's 
 reach a training input, and its scores measure what a model does where it was never distilled.
 Evaluation reads the whole corpus instead (`training.evaluation.multilingual`).
 
-The default sources are the `emoji`-package names (14 languages) and the CLDR territory names of
-flags: the first-start cost of aligning a teacher and distilling a student stays what it was. The
-CLDR annotation names in ~100 languages are evaluation queries by default and training text on
-request (`--train-sources emoji cldr cldr-name`).
+Teacher heads train on the `emoji`-package names (14 languages) and the CLDR territory names of
+flags. Students also distill on the train-split CLDR annotation names of every non-held-out
+language, up to a text budget (`DEFAULT_TEXT_BUDGET` distinct captions, English anchors always in).
 """
 from __future__ import annotations
 
@@ -18,6 +17,10 @@ from .languages import HELD_OUT_LANGUAGES
 from .records import Record
 
 DEFAULT_TRAIN_SOURCES: tuple[str, ...] = ("emoji", "cldr")
+# Students distill on the CLDR emoji names of every non-held-out language too, capped at a text
+# budget that keeps the first start of the app within minutes (measured in results/vocabulary.md).
+DEFAULT_DISTILL_SOURCES: tuple[str, ...] = ("emoji", "cldr", "cldr-name")
+DEFAULT_TEXT_BUDGET = 50_000
 # Photos (source "lingualens", split "ood") are never trained on, but the suite's VQA reads them.
 ALWAYS_KEPT_SOURCES = ("lingualens",)
 
@@ -40,3 +43,25 @@ def training_view(records: Iterable[Record], sources: Iterable[str] = DEFAULT_TR
 def training_texts(records: Iterable[Record]) -> list[str]:
     """The distinct train-split captions: the only text a vocabulary or a training cache may see."""
     return sorted({r.caption for r in records if r.split == "train" and r.kind != "photo"})
+
+
+def cap_training_text(records: list[Record], budget: int, seed: int = 0, log=print) -> list[Record]:
+    """At most `budget` distinct train-split captions: English anchors always stay (ED and MCL
+    need them), the rest is a seeded random subset of (concept, language) rows; val, test and
+    photo rows are untouched. A budget above what exists is capped, and says so."""
+    if budget <= 0:
+        return records
+    import numpy as np
+
+    train = [r for r in records if r.split == "train" and r.kind != "photo"]
+    available = len({r.caption for r in train})
+    if budget >= available:
+        log(f"text budget {budget:,} is more than the {available:,} training captions there are: using all of them")
+        return records
+    english = {r.caption for r in train if r.language == "en"}
+    if len(english) > budget:
+        raise ValueError(f"text budget {budget:,} is below the {len(english):,} English anchor captions training needs")
+    others = sorted({r.caption for r in train} - english)
+    rng = np.random.default_rng(seed)
+    chosen = english | {others[i] for i in rng.permutation(len(others))[: budget - len(english)]}
+    return [r for r in records if r.split != "train" or r.kind == "photo" or r.caption in chosen]
