@@ -86,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [row for name, rep in reports.items() for row in summary_rows(name, rep)]
     held = [lang for lang, v in first["languages"].items() if v["group"] == "held-out"]
+    pairs_arg = "" if pairs == DEFAULT_PAIRS else " --pairs " + " ".join(f"{s}:{t}" for s, t in pairs)
     lines = [
         "# Do the default students stay multilingual?", "",
-        "Reproduce: `python -m training.build_zoo && python -m benchmarks.multilingual` "
+        f"Reproduce: `python -m training.build_zoo && python -m benchmarks.multilingual{pairs_arg}` "
         f"(2 cores: {', '.join(f'{n} {s:.0f} s' for n, s in seconds.items())}; teachers encoded once).", "",
         f"Test split of the embedded corpus: {first['queries']:,} queries — CLDR emoji names, `emoji`-package names "
         f"and CLDR territory names — in {len(first['languages'])} languages, against one gallery of "

@@ -27,6 +27,7 @@ def describe(model) -> dict:
     return {"text_params": model.num_parameters()["text"], "vocab": student.get("vocab_kept"),
             "fraction": student.get("text_fraction"), "layers": student.get("layers_kept"),
             "vocab_fill": (student.get("recipe") or {}).get("vocab_fill", ""),
+            "script_floor": (student.get("recipe") or {}).get("script_floor", 0),
             "train_sources": cfg.get("train_sources"), "loss": cfg.get("loss"), "seconds": dist.get("seconds")}
 
 
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         parity = sum(tok[lang]["parity"] for lang in held) / len(held) if held else float("nan")
         worst = min(rep["ratios"][name].values(), key=lambda e: e["value"])["value"]
         rows.append([f"`{name}`", f"{f['text_params'] / 1e6:.1f}M ({f['text_params'] / teacher_params:.0%})",
-                     f"{f['vocab']:,}" if f["vocab"] else "–", f["vocab_fill"] or "used only",
+                     f"{f['vocab']:,}" if f["vocab"] else "–",
+                     (f"script, floor {f['script_floor']:,}" if f["vocab_fill"] == "script" else "used only"),
                      " ".join(f["train_sources"] or []) or "–"]
                     + [f"{_ci(groups[g]['ratio'], 2)} {verdict(groups[g]['ratio'])}" if g in groups else "–"
                        for g in (*GROUPS, "all")]

@@ -55,6 +55,7 @@ class DistillConfig:
     width: int = 0
     vocab_words: int = -1  # -1: the recipe's value
     vocab_fill: str = "recipe"  # "recipe": the recipe's value; "script" or "" (see StudentRecipe)
+    script_floor: int = -1  # -1: the recipe's value; pieces every script keeps first under vocab_fill "script"
     text_budget: int = DEFAULT_TEXT_BUDGET  # at most this many distinct training captions (0: all); English kept
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
     train_sources: tuple[str, ...] = DEFAULT_DISTILL_SOURCES  # embedded-corpus caption sources to distill on
@@ -97,6 +98,8 @@ def resolve_recipe(cfg: DistillConfig) -> StudentRecipe:
         changes["vocab_words"] = cfg.vocab_words
     if cfg.vocab_fill != "recipe":
         changes["vocab_fill"] = cfg.vocab_fill
+    if cfg.script_floor >= 0:
+        changes["script_floor"] = cfg.script_floor
     return StudentRecipe(**{**asdict(base), **changes, "name": cfg.recipe})
 
 
@@ -335,10 +338,13 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     student = DualEncoder(student_text.eval(), teacher.image, family=teacher.family,
                           logit_scale=float(scale), logit_bias=None if bias is None else float(bias), name=name)
     kinds = tuple(sorted({r.kind for r in data.records} - {"photo"}))
+    # The card's quick comparison covers the validation languages; every language, held-out ones
+    # included, is `python -m training.evaluate --model STUDENT --compare TEACHER` (minutes, not seconds).
+    report_langs = list(cfg.languages) or (list(cfg.eval_languages) if not cfg.manifest else None)
     test_student = evaluate(StudentEncoder(student_text, data), data.records, data.root, "test",
-                            languages=list(cfg.languages) or None, kinds=kinds)
+                            languages=report_langs, kinds=kinds)
     test_teacher = evaluate(TeacherEncoder(teacher, data, progress), data.records, data.root, "test",
-                            languages=list(cfg.languages) or None, kinds=kinds)
+                            languages=report_langs, kinds=kinds)
     if not hasattr(teacher.image, "backbone"):  # an open_clip/transformers image tower: stored by reference
         student.meta["image_reference"] = str(Path(cfg.teacher).resolve()) if Path(cfg.teacher).exists() else cfg.teacher
     student.meta.update({

@@ -21,16 +21,18 @@ def student_card(name, cfg, student, teacher, test_student: dict, test_teacher: 
         f"{build['vocab_kept']:,} of {build['vocab_teacher']:,} vocabulary pieces), trained with loss `{cfg.loss}` "
         f"against the teacher's cached embeddings. It shares the teacher's image tower.\n\n"
         f"Text parameters: **{build['text_params_student']:,}** = {build['text_fraction']:.1%} of the teacher's "
-        f"{build['text_params_teacher']:,}. Held-out emoji text→image R@10 (mean over languages): "
+        f"{build['text_params_teacher']:,}. Test-split emoji text→image R@10, mean over the {s.get('emoji_languages', '?')} "
+        f"validation languages: "
         f"{s.get('emoji_t2i_R@10_mean', float('nan')):.3f} vs teacher {t.get('emoji_t2i_R@10_mean', float('nan')):.3f} "
-        f"(ratio {ratio('emoji_t2i_R@10_mean')}).")
+        f"(ratio {ratio('emoji_t2i_R@10_mean')}). Every language of the corpus, the held-out ones included, with "
+        f"intervals: `python -m training.evaluate --model {name} --compare {cfg.teacher}`.")
     report = markdown({cfg.teacher: test_teacher, name: test_student}, "per language").split("\n", 2)[2]
     return model_card(
         name, summary=summary, languages=student.meta.get("languages", []),
         base_models=[cfg.teacher], parameters=student.num_parameters(), command=command,
         metrics={k: v for k, v in s.items() if isinstance(v, float) and not math.isnan(v)},
         sections={"Student vs teacher (test split)": report,
-                  "Losses": "FD, ED, SD, MCL and DR follow LinguaLens's definitions (DESIGN.md); where the "
+                  "Losses": "FD, ED, SD, MCL and DR follow LinguaLens's definitions (see its README); where the "
                             "paper's exact form is unknown, these are ours.",
                   "Limits": "Trained on ~1,500 emoji and flag concepts; short labels, not sentences. The word "
                             "embeddings are inherited from the teacher and kept frozen by default."},
