@@ -152,7 +152,7 @@ def study_markdown(result: dict) -> str:
         "", "Read these with care: the embedded teachers are small LiT-style models aligned on ~1,500 emoji and flag "
             "concepts, not web-scale CLIP/SigLIP2; test sets are ~170 emoji and ~26 flags, so differences of a few "
             "points are within noise; the small budget trains each student for one short epoch. The loss "
-            "definitions are LinguaLens's own where the paper's exact form is unknown (DESIGN.md)."]
+            "definitions are LinguaLens's own where the paper's exact form is unknown (docs/design.md)."]
     return "\n".join(lines) + "\n"
 
 

