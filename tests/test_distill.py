@@ -208,3 +208,11 @@ def test_non_hf_teacher_without_student_init_says_what_to_do(tmp_path, small_cor
     assert main(["--teacher", str(teacher_dir), "--corpus", str(small_corpus), "--recipe", "custom",
                  "--layers", "1", "--no-progress"]) == 2
     assert "pass --student-init DIR" in capsys.readouterr().err
+
+
+def test_a_layer_the_teacher_does_not_have_is_refused_before_any_work(tiny_teacher, small_corpus, monkeypatch, capsys):
+    from training import distill
+
+    monkeypatch.setattr(distill, "prepare_data", lambda *a, **k: pytest.fail("data was prepared"))
+    assert distill.main(cli_args(small_corpus, ["--keep-layers", "0", "9", "--name", "tiny-nine"])) == 2
+    assert "layer indices [9] do not exist in a 2-layer teacher" in capsys.readouterr().err
