@@ -47,7 +47,7 @@ def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...
     records = training_view(load_corpus(root), sources, languages)
     # Train-split captions are cached apart from evaluation texts: the features a head or a
     # student trains on never depend on val/test text (not even through batch padding), and
-    # distillation reads the very same cache entry.
+    # distillation reuses these rows for the captions it shares with the teacher.
     train_texts = training_texts(records)
     eval_texts = sorted(set(texts_to_encode(records)) - set(train_texts))
     texts = train_texts + eval_texts
