@@ -15,7 +15,7 @@ import time
 
 from training.data.corpus import default_corpus_path, load_corpus
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
-from training.evaluation.multilingual_report import _ci, _pct, plot_languages, verdict
+from training.evaluation.multilingual_report import fmt_ci, fmt_pct, plot_languages, verdict
 from training.evaluation.report import save_figure
 
 from .common import RESULTS, machine, table, write_results
@@ -30,8 +30,8 @@ def summary_rows(name: str, rep: dict) -> list[list]:
     for group in (*GROUPS, "all"):
         g, t = rep["groups"][name].get(group), rep["groups"][teacher].get(group)
         if g:
-            rows.append([name, group, g["languages"], _ci(t[HEADLINE]), _ci(g[HEADLINE]),
-                         f"{_ci(g['ratio'], 2)} {verdict(g['ratio'])}"])
+            rows.append([name, group, g["languages"], fmt_ci(t[HEADLINE]), fmt_ci(g[HEADLINE]),
+                         f"{fmt_ci(g['ratio'], 2)} {verdict(g['ratio'])}"])
     return rows
 
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     prow = []
     for name, rep in reports.items():
         par = parity_by_group(name, rep)
-        prow.append([name] + [f"{_pct(par[g][0])} / {_pct(par[g][1])}" if g in par else "–" for g in GROUPS])
+        prow.append([name] + [f"{fmt_pct(par[g][0])} / {fmt_pct(par[g][1])}" if g in par else "–" for g in GROUPS])
     lines += table(["student", *(f"{g}: parity / unk" for g in GROUPS)], prow)
     lines += ["", "![per-language ratios](multilingual.png)", "",
               "Per-language tables (every language, R@1/5/10 and MRR@10 in both directions, intervals) are in "

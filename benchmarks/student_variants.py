@@ -14,7 +14,7 @@ import time
 
 from training.data.corpus import default_corpus_path, load_corpus
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
-from training.evaluation.multilingual_report import _ci, _pct, verdict
+from training.evaluation.multilingual_report import fmt_ci, fmt_pct, verdict
 
 from .common import machine, table, write_results
 
@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"{f['vocab']:,}" if f["vocab"] else "–",
                      (f"script, floor {f['script_floor']:,}" if f["vocab_fill"] == "script" else "used only"),
                      " ".join(f["train_sources"] or []) or "–"]
-                    + [f"{_ci(groups[g]['ratio'], 2)} {verdict(groups[g]['ratio'])}" if g in groups else "–"
+                    + [f"{fmt_ci(groups[g]['ratio'], 2)} {verdict(groups[g]['ratio'])}" if g in groups else "–"
                        for g in (*GROUPS, "all")]
-                    + [_pct(parity), f"{worst:.2f}"])
+                    + [fmt_pct(parity), f"{worst:.2f}"])
     lines = [f"# Student variants of `{args.teacher}` on the {args.split} split", "",
              f"Reproduce: `python -m benchmarks.student_variants --teacher {args.teacher} --students "
              f"{' '.join(args.students)} --split {args.split}` ({time.perf_counter() - start:.0f} s on "

@@ -33,6 +33,8 @@ from torch import nn
 
 from zoo.towers import HFTextTower
 
+from .data.languages import unicode_script
+
 SPECIAL_IDS_KEEP = 8  # the first ids of XLM-R-style vocabularies are specials and punctuation
 
 
@@ -91,10 +93,6 @@ def vocabulary_texts(languages: Iterable[str], words_per_language: int, extra: I
     return texts + list(extra)
 
 
-def used_piece_ids(tokenizer, texts: list[str]) -> set[int]:
-    return set(piece_counts(tokenizer, texts))
-
-
 def piece_counts(tokenizer, texts: list[str]) -> Counter:
     counts: Counter = Counter()
     for start in range(0, len(texts), 4096):
@@ -105,13 +103,8 @@ def piece_counts(tokenizer, texts: list[str]) -> Counter:
 
 def piece_script(piece: str) -> str:
     """The script of a vocabulary piece, from its first letter ("Common" for digits and marks)."""
-    import unicodedata
-
-    for ch in piece.lstrip("\u2581"):
-        if ch.isalpha():
-            name = unicodedata.name(ch, "")
-            return name.split(" ")[0] if name else "Common"
-    return "Common"
+    letter = next((ch for ch in piece.lstrip("\u2581") if ch.isalpha()), "")
+    return (unicode_script(letter) if letter else "") or "Common"
 
 
 def script_fill_order(tokenizer) -> list[tuple[int, int]]:

@@ -7,6 +7,9 @@ with the full list rather than silently producing garbage embeddings.
 """
 from __future__ import annotations
 
+import unicodedata
+from collections import Counter
+
 # XLM-R (CC-100) languages that CLDR/babel also describes, by ISO 639-1 code.
 XLMR_LANGUAGES: tuple[str, ...] = tuple(
     "af am ar as az be bg bn br bs ca cs cy da de el en eo es et eu fa fi fr fy ga gd gl gu ha "
@@ -56,20 +59,21 @@ def english_name(code: str) -> str:
         return code
 
 
+def unicode_script(ch: str) -> str:
+    """The first word of a letter's Unicode name ("LATIN", "THAI", "CJK", …); "" for an unnamed one."""
+    name = unicodedata.name(ch, "")
+    return name.split(" ")[0] if name else ""
+
+
 def script_of(texts) -> str:
     """The dominant Unicode script of some texts ("Latin", "Cyrillic", "Han", "Thai", …), from
     character names: data-driven, so a language needs no hand-kept script table."""
-    import unicodedata
-    from collections import Counter
-
     counts: Counter = Counter()
     for text in texts:
         for ch in text:
-            if not ch.isalpha():
-                continue
-            name = unicodedata.name(ch, "")
-            word = name.split(" ")[0] if name else ""
-            counts[_SCRIPT_ALIASES.get(word, word.title())] += 1
+            if ch.isalpha():
+                word = unicode_script(ch)
+                counts[_SCRIPT_ALIASES.get(word, word.title())] += 1
     return counts.most_common(1)[0][0] if counts else "Unknown"
 
 

@@ -12,7 +12,7 @@ from .report import save_figure
 GROUP_COLOURS = {"trained": "#4c72b0", "held-out": "#dd5555", "untrained": "#999999", "outside XLM-R": "#55a868"}
 
 
-def _ci(est: dict | None, nd: int = 3) -> str:
+def fmt_ci(est: dict | None, nd: int = 3) -> str:
     if not est or est.get("value") is None or math.isnan(est["value"]):
         return "–"
     lo, hi = est.get("lo"), est.get("hi")
@@ -21,7 +21,7 @@ def _ci(est: dict | None, nd: int = 3) -> str:
     return f"{est['value']:.{nd}f} [{lo:.{nd}f}, {hi:.{nd}f}]"
 
 
-def _pct(x: float | None) -> str:
+def fmt_pct(x: float | None) -> str:
     return "–" if x is None or math.isnan(x) else f"{100 * x:.0f}%"
 
 
@@ -53,9 +53,9 @@ def markdown(rep: dict, title: str) -> str:
         summ = rep["groups"][first].get(g)
         if not summ:
             continue
-        cells = [_ci(rep["groups"][n][g][HEADLINE]) for n in names]
+        cells = [fmt_ci(rep["groups"][n][g][HEADLINE]) for n in names]
         if ref:
-            cells += [f"{_ci(rep['groups'][n][g].get('ratio'), 2)} {verdict(rep['groups'][n][g].get('ratio'))}" for n in others]
+            cells += [f"{fmt_ci(rep['groups'][n][g].get('ratio'), 2)} {verdict(rep['groups'][n][g].get('ratio'))}" for n in others]
         lines.append(f"| {g} | {summ['languages']} | " + " | ".join(cells) + " |")
     trained = rep.get("trained_languages") or []
     held = [lang for lang, v in langs.items() if v["group"] == "held-out"]
@@ -70,9 +70,9 @@ def markdown(rep: dict, title: str) -> str:
               + "".join(f" | {n} ÷ {ref}" for n in others if ref) + " |",
               "| --- | ---: |" + " ---: |" * (len(names) + (len(others) if ref else 0))]
     for sc, summ in rep["scripts"][first].items():
-        cells = [_ci(rep["scripts"][n][sc][HEADLINE]) for n in names]
+        cells = [fmt_ci(rep["scripts"][n][sc][HEADLINE]) for n in names]
         if ref:
-            cells += [_ci(rep["scripts"][n][sc].get("ratio"), 2) for n in others]
+            cells += [fmt_ci(rep["scripts"][n][sc].get("ratio"), 2) for n in others]
         lines.append(f"| {sc} | {summ['languages']} | " + " | ".join(cells) + " |")
     # per language, sorted by the first non-reference model's ratio (else by score)
     key_model = others[0] if ref and others else first
@@ -88,14 +88,14 @@ def markdown(rep: dict, title: str) -> str:
     for lang in order:
         info = langs[lang]
         cells = [lang, info["name"], info["script"], info["group"], str(info["queries"])]
-        cells += [_ci(rep["per_model"][n][lang]["t2i"][HEADLINE]) for n in names]
-        cells += [_ci(rep["per_model"][n][lang]["i2t"][HEADLINE]) for n in names]
+        cells += [fmt_ci(rep["per_model"][n][lang]["t2i"][HEADLINE]) for n in names]
+        cells += [fmt_ci(rep["per_model"][n][lang]["i2t"][HEADLINE]) for n in names]
         if ref and others:
             r = rep["ratios"][key_model][lang]
-            cells.append(f"{_ci(r, 2)} {verdict(r)}")
+            cells.append(f"{fmt_ci(r, 2)} {verdict(r)}")
         if tok:
             t = tok.get(lang, {})
-            cells += [_pct(t.get("parity")), _pct(t.get("unk_rate"))]
+            cells += [fmt_pct(t.get("parity")), fmt_pct(t.get("unk_rate"))]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "R@1, R@5 and MRR@10 per language and direction, with intervals, are in `multilingual.json`."]
     return "\n".join(lines) + "\n"
