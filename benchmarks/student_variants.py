@@ -28,6 +28,7 @@ def describe(model) -> dict:
             "fraction": student.get("text_fraction"), "layers": student.get("layers_kept"),
             "vocab_fill": (student.get("recipe") or {}).get("vocab_fill", ""),
             "script_floor": (student.get("recipe") or {}).get("script_floor", 0),
+            "full_rows": student.get("full_rows"), "tail_rank": student.get("tail_rank", 0),
             "train_sources": cfg.get("train_sources"), "loss": cfg.get("loss"), "seconds": dist.get("seconds")}
 
 
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         parity = sum(tok[lang]["parity"] for lang in held) / len(held) if held else float("nan")
         worst = min(rep["ratios"][name].values(), key=lambda e: e["value"])["value"]
         rows.append([f"`{name}`", f"{f['text_params'] / 1e6:.1f}M ({f['text_params'] / teacher_params:.0%})",
-                     f"{f['vocab']:,}" if f["vocab"] else "–",
+                     (f"{f['vocab']:,}" if f["vocab"] else "–")
+                     + (f" ({f['full_rows']:,} full, rank-{f['tail_rank']} tail)" if f.get("tail_rank") else ""),
                      (f"script, floor {f['script_floor']:,}" if f["vocab_fill"] == "script" else "used only"),
                      " ".join(f["train_sources"] or []) or "–"]
                     + [f"{fmt_ci(groups[g]['ratio'], 2)} {verdict(groups[g]['ratio'])}" if g in groups else "–"

@@ -216,3 +216,35 @@ def test_a_layer_the_teacher_does_not_have_is_refused_before_any_work(tiny_teach
     monkeypatch.setattr(distill, "prepare_data", lambda *a, **k: pytest.fail("data was prepared"))
     assert distill.main(cli_args(small_corpus, ["--keep-layers", "0", "9", "--name", "tiny-nine"])) == 2
     assert "layer indices [9] do not exist in a 2-layer teacher" in capsys.readouterr().err
+
+
+def test_another_teachers_vocabulary_is_refused_before_any_work(tiny_teacher, small_corpus, monkeypatch, capsys, tmp_path):
+    import torch
+
+    from tests.tiny import tiny_bert, tiny_unigram_elsewhere
+    from training import distill
+    from zoo.checkpoint import save_checkpoint
+    from zoo.dual_encoder import DualEncoder
+    from zoo.towers import HFTextTower
+
+    base = tiny_dual_encoder("clip")
+    foreign = HFTextTower(tiny_bert(), tiny_unigram_elsewhere(), prefix="query: ", max_length=24,
+                          projection=torch.nn.Linear(32, 16))
+    path = save_checkpoint(DualEncoder(foreign, base.image, name="foreign"), tmp_path / "foreign-student")
+    monkeypatch.setattr(distill, "prepare_data", lambda *a, **k: pytest.fail("data was prepared"))
+    assert distill.main(cli_args(small_corpus, ["--vocabulary", str(path), "--name", "tiny-foreign"])) == 2
+    err = capsys.readouterr().err
+    assert "foreign-student was built for another teacher" in err and "3,996 of its 4,000 pieces" in err
+
+
+def test_relation_term_trains_and_is_refused_for_a_foreign_student(tiny_teacher, small_corpus, capsys):
+    from training.distill import main
+    from zoo import load_model
+
+    assert main(cli_args(small_corpus, ["--loss", "dr", "--hidden-weight", "1.0", "--name", "tiny-hidden",
+                                        "--epochs", "1"])) == 0
+    student = load_model("tiny-hidden")
+    assert student.meta["distillation"]["config"]["hidden_weight"] == 1.0
+    assert main(cli_args(small_corpus, ["--hidden-weight", "1.0", "--student-init", "/nonexistent",
+                                        "--name", "tiny-hidden-2"])) == 2
+    assert "--hidden-weight needs a student cut from the teacher's own text tower" in capsys.readouterr().err

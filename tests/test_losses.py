@@ -108,3 +108,26 @@ def test_combined_loss_is_the_weighted_sum():
     expected = DistributionalReplication()(b) + 0.5 * EnglishDistillation()(b) + 2 * FeatureDistillation()(b)
     assert combo(b).item() == pytest.approx(expected.item(), rel=1e-6)
     assert combo.needs_student_english and set(combo.last) == {"dr", "ed", "fd"}
+
+
+def test_hidden_relation_term_by_hand():
+    import math
+
+    import torch
+
+    from training.losses.hidden import hidden_relation_loss
+
+    mask = torch.tensor([[1, 1, 0]])
+    t = torch.tensor([[[2.0, 0.0], [0.0, 2.0], [9.0, 9.0]]])  # third token is padding
+    assert hidden_relation_loss(t, t, mask).item() == 0.0
+    assert hidden_relation_loss(t * 1.0, t + torch.tensor([0.0, 0.0]), mask).item() == 0.0
+    # student with no structure: uniform rows over the two real tokens
+    s = torch.zeros(1, 3, 2)
+    # teacher rows: softmax([4, 0] / sqrt 2) and its mirror; KL(p || uniform) = sum p log(2 p)
+    p = torch.softmax(torch.tensor([4.0, 0.0]) / math.sqrt(2), 0)
+    expected = float((p * torch.log(2 * p)).sum())
+    assert hidden_relation_loss(s, t, mask).item() == pytest.approx(expected, rel=1e-5)
+    # a width-8 student and a width-2 teacher are comparable: only relations are matched
+    assert hidden_relation_loss(torch.randn(1, 3, 8), t, mask).item() >= 0
+    with pytest.raises(ValueError, match="needs the teacher's tokenization"):
+        hidden_relation_loss(torch.zeros(1, 4, 2), t, torch.ones(1, 4))

@@ -1,36 +1,95 @@
-"""The study report: claims are computed from the numbers, and the table has one row per student."""
-from training.study import claims, study_markdown
+"""The study: seeds and concepts in the intervals, claims only where an interval excludes a tie."""
+import numpy as np
+import pytest
+
+from training.study import (claims, retrieval_contrast, seed_concept_draws, study_markdown, summarise, t_interval,
+                            verdict)
+
+N_BOOT = 400
 
 
-def _row(family, objective, r10, vqa):
-    return {"teacher": f"lit-e5s-effl0-{family}", "family": family, "objective": objective, "student": f"s-{objective}",
-            "summary": {"emoji_t2i_R@10_mean": r10, "vqa_photo_accuracy_mean": vqa, "vqa_flag_accuracy_mean": vqa},
-            "teacher_summary": {"emoji_t2i_R@10_mean": 0.5}, "params": {"text": 50, "image": 5},
-            "cost": {"text": {"latency_ms_b1": 10.0}}, "build": {}, "seconds": 1.0}
+def test_verdict_needs_the_interval_to_exclude_zero():
+    assert verdict(0.01, 0.05) == "holds"
+    assert verdict(-0.05, -0.01) == "does not hold"
+    assert verdict(-0.01, 0.05) == "tie" and verdict(float("nan"), 1.0) == "tie"
 
 
-def _result(rows):
-    return {"budget": "small", "schedule": {"epochs": 1, "passes_per_epoch": 2}, "seconds": 60.0,
-            "machine": {"cores": 2, "cpu": "x86_64", "torch": "2.14.1"}, "rows": rows,
-            "teachers": {"lit-e5s-effl0-clip": {"summary": {"emoji_t2i_R@10_mean": 0.5}, "params": {"text": 100},
+def test_seed_concept_draws_by_hand():
+    rng = np.random.default_rng(0)
+    teacher = np.array([0.5, 0.4, 0.0])
+    # one seed: draw b is just student[b] / teacher[b]; a zero teacher gives NaN, not inf
+    d = seed_concept_draws([np.array([0.25, 0.4, 0.3])], teacher, rng)
+    assert d[:2].tolist() == [0.5, 1.0] and np.isnan(d[2])
+    # identical seeds: resampling them changes nothing
+    same = seed_concept_draws([np.array([0.25, 0.2, 0.1])] * 3, teacher, rng)
+    np.testing.assert_allclose(same[:2], [0.5, 0.5])
+    # different seeds: each draw is a mean of seeds drawn with replacement, so within their range
+    spread = seed_concept_draws([np.full(3, 0.1), np.full(3, 0.3)], np.full(3, 0.5), rng)
+    assert set(np.round(spread / 0.2, 6)) <= {1.0, 2.0, 3.0}
+
+
+def test_t_interval_by_hand():
+    lo, hi = t_interval([0.1, 0.2, 0.3])  # mean 0.2, sd 0.1, t(0.975, 2) = 4.3027
+    assert lo == pytest.approx(0.2 - 4.302653 * 0.1 / 3 ** 0.5, abs=1e-6) and hi == pytest.approx(0.4484, abs=1e-4)
+    assert np.isnan(t_interval([0.1])[0])
+
+
+def _rows_and_samples(levels: dict[str, float], vqa: dict[str, float], noise: float = 0.005, seeds=(0, 1, 2)):
+    """Synthetic students whose all-language R@10 is levels[obj] x teacher, with concept noise."""
+    rng = np.random.default_rng(1)
+    teacher = 0.5 + rng.normal(0, 0.01, N_BOOT)
+    rows, samples = [], {}
+    for obj, level in levels.items():
+        for s in seeds:
+            student = teacher * level + rng.normal(0, noise, N_BOOT)
+            samples[("clip", obj, s)] = {g: (student, teacher) for g in ("all", "trained", "held-out")}
+            ratio = {"value": level, "lo": level - 0.02, "hi": level + 0.02}
+            rows.append({"teacher": "lit-e5s-effl0-clip", "family": "clip", "objective": obj, "seed": s,
+                         "summary": {"emoji_t2i_R@10_mean": 0.4, "vqa_photo_accuracy_mean": vqa[obj] + 0.01 * s,
+                                     "vqa_flag_accuracy_mean": vqa[obj]},
+                         "groups": {g: {"ratio": ratio} for g in ("all", "trained", "held-out")},
+                         "params": {"text": 50e6}, "cost": {"text": {"latency_ms_b1": 10.0}}})
+    return rows, samples
+
+
+def _result(rows, samples):
+    cells, contrasts = summarise(rows, samples)
+    return {"budget": "small", "schedule": {"epochs": 1, "passes_per_epoch": 2}, "seconds": 60.0, "languages": 107,
+            "machine": {"cores": 2, "cpu": "x86_64", "torch": "2.14.1"}, "cells": cells, "contrasts": contrasts,
+            "teachers": {"lit-e5s-effl0-clip": {"summary": {"emoji_t2i_R@10_mean": 0.5}, "params": {"text": 100e6},
                                                 "cost": {"text": {"latency_ms_b1": 20.0}}}}}
 
 
-def test_claims_follow_the_numbers():
-    rows = [_row("clip", "dr", 0.48, 0.30), _row("clip", "ed", 0.40, 0.40), _row("clip", "dr=1,ed=0.5", 0.45, 0.35)]
-    text = "\n".join(claims(_result(rows)))
-    assert "best retrieval `dr`" in text and '"DR best for retrieval" holds' in text
-    assert "Best VQA `ed`" in text and '"ED best for VQA" holds' in text
-    assert "a trade-off between its parts" in text
-    assert "0.80–0.96 of the teacher's retrieval" in text
-    flipped = [_row("clip", "dr", 0.40, 0.40), _row("clip", "ed", 0.48, 0.30)]
-    assert '"DR best for retrieval" does not hold' in "\n".join(claims(_result(flipped)))
+def test_claims_follow_the_intervals():
+    levels = {"dr": 0.96, "ed": 0.90, "fd": 0.80, "dr=1,ed=0.5": 0.98}
+    vqa = {"dr": 0.30, "ed": 0.40, "fd": 0.20, "dr=1,ed=0.5": 0.35}
+    result = _result(*_rows_and_samples(levels, vqa, noise=0.002))
+    c = retrieval_contrast(result, "clip", "dr", "ed")
+    assert c["value"] == pytest.approx(0.06) and 0.0 < c["lo"] < 0.06 < c["hi"]
+    back = retrieval_contrast(result, "clip", "ed", "dr")
+    assert back["value"] == pytest.approx(-0.06) and back["hi"] == pytest.approx(-c["lo"])
+    text = "\n".join(claims(result))
+    # the mix beats DR: "DR best for retrieval" is refuted, not called a trade-off
+    assert '"DR best for retrieval" **does not hold**: `dr=1,ed=0.5` retrieves better' in text
+    assert '"ED best for VQA" **holds**' in text
+    assert "Retrieval: mix − DR +0.020" in text and "→ **better than both parts**" in text
+    assert "VQA: mix − DR +0.050" in text and "→ **between its parts**" in text
+    assert "over every language: best `dr=1,ed=0.5` 0.980" in text and "→ **holds**" in text
 
 
-def test_markdown_has_a_row_per_student_with_ratios():
-    md = study_markdown(_result([_row("clip", o, 0.4, 0.3) for o in ("fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5")]))
-    objectives = {"fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5"}
+def test_overlapping_intervals_are_ties():
+    levels = {"dr": 0.950, "ed": 0.948, "dr=1,ed=0.5": 0.949}
+    vqa = {"dr": 0.30, "ed": 0.30, "dr=1,ed=0.5": 0.30}
+    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.03))))
+    assert '"DR best for retrieval" is a **tie**' in text and '"ED best for VQA" is a **tie**' in text
+    assert "→ a **tie** with `dr` and `ed`" in text
+
+
+def test_markdown_has_one_row_per_objective_with_intervals():
+    levels = {o: 0.9 for o in ("fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5")}
+    md = study_markdown(_result(*_rows_and_samples(levels, {o: 0.3 for o in levels})))
     rows = [line for line in md.splitlines() if line.startswith("| lit-e5s-effl0-clip | ")
-            and line.split(" | ")[1] in objectives]
+            and line.split(" | ")[1] in levels]
     assert len(rows) == 6
-    assert "50.0M" not in rows[0] and "(0.50)" in rows[0] and "(0.80)" in rows[0] and "(2.0x)" in rows[0]
+    assert "50.0M (0.50)" in rows[0] and "0.900 [" in rows[0] and "(2.0x)" in rows[0]
+    assert "--seeds 0 1 2" in md and "held-out" in md

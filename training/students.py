@@ -1,17 +1,19 @@
-"""Student text towers built from a teacher's: fewer layers, a trimmed vocabulary, optionally narrower.
+"""Student text towers built from a teacher's: fewer layers, a budgeted vocabulary, optionally narrower.
 
 Recipes (see `RECIPES`):
 
 - `half`: every other transformer layer of the teacher (1, 3, 5, … — the last layer is kept,
-  its output is what the pooling was trained on), and the vocabulary trimmed to what fits in
-  50% of the teacher's text parameters: every script's 1,000 most probable pieces (the
-  teacher's own Unigram scores), the pieces the training text uses (wordfreq's most frequent
-  words per training language plus the train-split captions), then more pieces of every script
-  round robin until the budget is spent. Without the script pieces, a language outside the
-  training text falls apart into single characters the student never trained on (Thai "แมว"
-  became "แม" + "ว"). Kept weights are copied, so the student starts as a truncated teacher,
-  not from scratch.
-- `quarter`: a quarter of the layers, a tighter vocabulary, ≤ 25% of the teacher.
+  its output is what the pooling was trained on) and every piece of the teacher's vocabulary
+  within 50% of the teacher's text parameters: the pieces that matter most keep full rows —
+  every script's 1,000 most probable pieces (the teacher's own Unigram scores), the pieces the
+  training text uses (wordfreq's most frequent words per training language plus the
+  train-split captions), then more of every script round robin — and all the others share a
+  rank-96 reconstruction of their teacher rows (`zoo.embeddings.TailFactorizedEmbedding`).
+  Nothing is re-segmented: a language outside the training text is cut into the teacher's
+  pieces, not into single characters the student never saw (with a trimmed vocabulary Thai
+  "แมว" became "แม" + "ว"). Chosen on the validation split: `results/embedding_tail.md`.
+  Kept weights are copied, so the student starts as a truncated teacher, not from scratch.
+- `quarter`: a quarter of the layers, a rank-64 tail, ≤ 25% of the teacher.
 - custom: any `layers`, `width` and `vocab_words` from the command line. A narrower width
   cannot inherit matrices; its embeddings start from a PCA of the teacher's and its layers from
   scratch, and a projection maps it to the teacher's embedding space.
@@ -31,6 +33,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from zoo.embeddings import TailFactorizedEmbedding, mark_config
 from zoo.towers import HFTextTower
 
 from .data.languages import unicode_script
@@ -53,11 +56,17 @@ class StudentRecipe:
     # apart into characters. "": only the used pieces (the rarest dropped if over the limit).
     vocab_fill: str = ""
     script_floor: int = 1000
+    # > 0: keep every piece of the teacher's vocabulary; the pieces that do not fit as full rows
+    # get a rank-`tail_rank` reconstruction (zoo.embeddings.TailFactorizedEmbedding), so no text
+    # is re-segmented. 0: trim the vocabulary to full rows only.
+    tail_rank: int = 0
 
 
 RECIPES = {
-    "half": StudentRecipe("half", layer_stride=2, vocab_words=5000, max_text_fraction=0.5, vocab_fill="script"),
-    "quarter": StudentRecipe("quarter", layers=3, vocab_words=1000, max_text_fraction=0.25, vocab_fill="script"),
+    "half": StudentRecipe("half", layer_stride=2, vocab_words=5000, max_text_fraction=0.5, vocab_fill="script",
+                          tail_rank=96),
+    "quarter": StudentRecipe("quarter", layers=3, vocab_words=1000, max_text_fraction=0.25, vocab_fill="script",
+                             tail_rank=64),
 }
 
 
@@ -161,8 +170,26 @@ def vocabulary_budget(teacher: HFTextTower, layers: list[int], fraction: float, 
     return max(0, int((fraction * teacher.num_parameters() - fixed) // width))
 
 
-def trim_tokenizer(tokenizer, keep: Iterable[int]):
-    """A Unigram tokenizer over the kept pieces (old order, renumbered) and the old->new map."""
+def full_rows_within(budget_rows: int, vocab: int, rank: int, width: int) -> int:
+    """How many full rows fit when the other `vocab - full` pieces cost `rank` numbers each
+    (plus the shared rank x width basis and the width-sized mean): the same parameter count as
+    `budget_rows` full rows."""
+    if not 0 < rank < width:
+        raise ValueError(f"tail rank must be between 1 and the width {width - 1}, got {rank}")
+    full = (budget_rows * width - vocab * rank - rank * width - width) // (width - rank)
+    if full < SPECIAL_IDS_KEEP:
+        raise ValueError(f"a rank-{rank} tail for {vocab:,} pieces does not fit in {budget_rows:,} rows of "
+                         f"{width}; lower the tail rank or raise the size limit")
+    return int(min(full, vocab - 1))
+
+
+def trim_tokenizer(tokenizer, keep: Iterable[int], ordered: bool = False):
+    """A Unigram tokenizer over the kept pieces, renumbered, and the list of their old ids.
+
+    By default the kept pieces stay in the teacher's order. With `ordered`, they take the order
+    of `keep` (specials and the first ids first): how a tail-factorized student puts its
+    full-row pieces before the low-rank tail. Unigram segmentation depends on the pieces and
+    their scores, never on ids, so a permutation tokenizes exactly as before."""
     from tokenizers import Tokenizer
 
     spec = json.loads(tokenizer.to_str())
@@ -170,7 +197,12 @@ def trim_tokenizer(tokenizer, keep: Iterable[int]):
         raise ValueError(f"vocabulary trimming needs a Unigram tokenizer, got {spec['model']['type']}")
     vocab = spec["model"]["vocab"]
     specials = {t["id"] for t in spec.get("added_tokens", [])} | {spec["model"].get("unk_id", 0)}
-    kept = sorted(set(keep) | specials | set(range(min(SPECIAL_IDS_KEEP, len(vocab)))))
+    first = sorted(specials | set(range(min(SPECIAL_IDS_KEEP, len(vocab)))))
+    if ordered:
+        seen = set(first)
+        kept = first + [i for i in dict.fromkeys(keep) if i not in seen]
+    else:
+        kept = sorted(set(keep) | set(first))
     new_id = {old: new for new, old in enumerate(kept)}
     spec["model"]["vocab"] = [vocab[i] for i in kept]
     spec["model"]["unk_id"] = new_id[spec["model"].get("unk_id", 0)]
@@ -188,9 +220,52 @@ def _pca_rows(matrix: torch.Tensor, width: int) -> torch.Tensor:
     return centred @ v[:, :width]
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """A student's vocabulary: its pieces with their Unigram scores in student id order, and how
+    many get full rows (0: every row is full). Reusing one skips the piece counting and gives
+    students of one teacher identical vocabularies (e.g. across seeds)."""
+    pieces: tuple[tuple[str, float], ...]
+    full_rows: int = 0
+    source: str = ""
+
+    @classmethod
+    def of_checkpoint(cls, path) -> "Vocabulary":
+        from pathlib import Path
+
+        from zoo.embeddings import CONFIG_KEY
+
+        path = Path(path)
+        try:
+            spec = json.loads((path / "tokenizer.json").read_text(encoding="utf-8"))
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path} holds no readable student vocabulary (tokenizer.json + config.json): {exc}") from exc
+        if spec.get("model", {}).get("type") != "Unigram":
+            raise ValueError(f"{path}: only Unigram vocabularies can be reused")
+        pieces = tuple((str(p), float(sc)) for p, sc in spec["model"]["vocab"])
+        return cls(pieces, int((config.get(CONFIG_KEY) or {}).get("full_rows", 0)), str(path))
+
+    def teacher_ids(self, tokenizer) -> list[int]:
+        """The teacher ids of the pieces, in order; refuses a vocabulary built for another teacher
+        (a piece the teacher lacks or scores differently would silently mean something else)."""
+        vocab = json.loads(tokenizer.to_str())["model"]["vocab"]
+        index = {piece: (i, float(score)) for i, (piece, score) in enumerate(vocab)}
+        foreign = [p for p, sc in self.pieces if p not in index or abs(index[p][1] - sc) > 1e-6]
+        if foreign:
+            raise ValueError(f"the vocabulary of {self.source or 'this student'} was built for another teacher: "
+                             f"{len(foreign):,} of its {len(self.pieces):,} pieces are missing from this teacher's "
+                             f"tokenizer or scored differently (e.g. {', '.join(repr(p) for p in foreign[:3])})")
+        return [index[p][0] for p, _ in self.pieces]
+
+
 def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list[str],
-                  embed_dim: int | None = None, seed: int = 0) -> tuple[HFTextTower, dict]:
-    """The student tower and a report of what was kept (parameters, layers, vocabulary)."""
+                  embed_dim: int | None = None, seed: int = 0,
+                  vocabulary: Vocabulary | None = None) -> tuple[HFTextTower, dict]:
+    """The student tower and a report of what was kept (parameters, layers, vocabulary).
+
+    With `vocabulary`, the pieces and the full/tail split are taken from it (`vocab_texts` is
+    not read) instead of being chosen from the training text."""
     from transformers import AutoModel
 
     torch.manual_seed(seed)
@@ -200,16 +275,34 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     trimmable = json.loads(teacher.tokenizer.to_str())["model"]["type"] == "Unigram"
     if recipe.vocab_fill not in ("", "script"):
         raise ValueError(f"unknown vocab_fill {recipe.vocab_fill!r}; valid: '' (used pieces only), 'script'")
-    if trimmable and (recipe.vocab_words or vocab_texts):
+    if recipe.tail_rank and (recipe.width or not trimmable):
+        raise ValueError("a factorized tail (tail_rank > 0) needs a same-width student of a Unigram-tokenizer "
+                         "teacher; set tail_rank 0 for this recipe")
+    full_rows = 0  # > 0: ids from here on are the low-rank tail
+    if vocabulary is not None:
+        if not trimmable:
+            raise ValueError("a vocabulary can only be reused for a teacher with a Unigram tokenizer")
+        if bool(vocabulary.full_rows) != bool(recipe.tail_rank):
+            raise ValueError(f"the vocabulary of {vocabulary.source or 'this student'} "
+                             f"{'has' if vocabulary.full_rows else 'has no'} factorized tail, but the recipe's "
+                             f"tail_rank is {recipe.tail_rank}")
+        full_rows = vocabulary.full_rows
+        tokenizer, kept = trim_tokenizer(teacher.tokenizer, vocabulary.teacher_ids(teacher.tokenizer), ordered=True)
+    elif trimmable and (recipe.vocab_words or vocab_texts):
         # texts are tokenized as the tower feeds them: with its prefix ("query: ")
         counts = piece_counts(teacher.tokenizer, [teacher.prefix + t for t in [*vocab_texts, ""]])
         used: set[int] | list[int] = set(counts)
         if not recipe.width:  # same width: the budget is exact, so spend it instead of overrunning it
             budget = vocabulary_budget(teacher, layers, recipe.max_text_fraction, embed_dim or teacher.output_dim)
             fill = script_fill_order(teacher.tokenizer) if recipe.vocab_fill == "script" else []
-            if fill or len(used) > budget:  # over budget: the rarest used pieces go first
+            if recipe.tail_rank:  # every piece, in priority order; the first `full_rows` get full rows
+                n_vocab = teacher.tokenizer.get_vocab_size()
+                full_rows = full_rows_within(budget, n_vocab, recipe.tail_rank, int(t_cfg.hidden_size))
+                fill = fill or [(0, i) for i in range(n_vocab)]
+                used = choose_pieces(counts, fill, n_vocab, set(range(SPECIAL_IDS_KEEP)), recipe.script_floor)
+            elif fill or len(used) > budget:  # over budget: the rarest used pieces go first
                 used = choose_pieces(counts, fill, budget, set(range(SPECIAL_IDS_KEEP)), recipe.script_floor)
-        tokenizer, kept = trim_tokenizer(teacher.tokenizer, used)
+        tokenizer, kept = trim_tokenizer(teacher.tokenizer, used, ordered=bool(full_rows))
     else:
         tokenizer, kept = teacher.tokenizer, list(range(t_cfg.vocab_size))
     width = recipe.width or int(t_cfg.hidden_size)
@@ -238,8 +331,12 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
                     new_state[k] = word
                 elif not k.startswith("pooler."):
                     new_state[k] = v
+            if full_rows:
+                student.embeddings.word_embeddings = TailFactorizedEmbedding.from_table(
+                    new_state.pop("embeddings.word_embeddings.weight"), full_rows, recipe.tail_rank)
+                mark_config(student, student.embeddings.word_embeddings)
             missing, unexpected = student.load_state_dict(new_state, strict=False)
-            missing = [m for m in missing if not m.endswith("position_ids")]
+            missing = [m for m in missing if not m.endswith("position_ids") and not m.startswith("embeddings.word_embeddings.")]
             if missing or unexpected:
                 raise RuntimeError(f"student does not fit inherited weights: {missing[:4]} {unexpected[:4]}")
         else:
@@ -256,8 +353,10 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     tower = HFTextTower(student, tokenizer, pooling=teacher.pooling, prefix=teacher.prefix,
                         max_length=teacher.max_length, padding=teacher.padding, projection=projection)
     teacher_params, student_params = teacher.num_parameters(), tower.num_parameters()
+    full_ids = range(full_rows or len(kept))
     report = {"recipe": asdict(recipe), "layers_teacher": n_layers, "layers_kept": layers, "vocab_kept": len(kept), "vocab_trimmed": trimmable,
-              "vocab_scripts": dict(Counter(piece_script(tokenizer.id_to_token(i) or "") for i in range(len(kept))).most_common()),
+              "full_rows": len(full_ids), "tail_rows": len(kept) - len(full_ids) if full_rows else 0, "tail_rank": recipe.tail_rank if full_rows else 0,
+              "vocab_scripts": dict(Counter(piece_script(tokenizer.id_to_token(i) or "") for i in full_ids).most_common()),
               "vocab_teacher": int(t_cfg.vocab_size), "width": width,
               "text_params_teacher": teacher_params, "text_params_student": student_params,
               "text_fraction": student_params / teacher_params}

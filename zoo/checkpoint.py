@@ -27,6 +27,8 @@ import torch
 from torch import nn
 
 from .dual_encoder import DualEncoder
+from .embeddings import CONFIG_KEY as TAIL_CONFIG_KEY
+from .embeddings import REMOTE_CODE_FILE, install_tail, remote_code, tail_of
 from .io import atomic_dir, atomic_write_json, atomic_write_text
 from .preprocess import ImagePreprocess
 from .towers import HFTextTower, MLPHead, TimmImageTower
@@ -114,10 +116,15 @@ def _save_sentence_transformer(text: HFTextTower, out: Path) -> None:
 
     PreTrainedTokenizerFast(tokenizer_object=raw, model_max_length=text.max_length, **specials).save_pretrained(out)
     text.backbone.save_pretrained(out, safe_serialization=True)
+    tail = tail_of(text.backbone)
+    if tail is not None:  # transformers and sentence-transformers load it through the shipped code
+        atomic_write_text(out / REMOTE_CODE_FILE, remote_code(type(text.backbone).__name__))
+    remote = {"trust_remote_code": True} if tail is not None else {}
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the reload below re-creates BERT's unused pooler; say nothing
     try:
-        transformer = Transformer(str(out), max_seq_length=text.max_length)
+        transformer = Transformer(str(out), max_seq_length=text.max_length, model_kwargs=dict(remote),
+                                  config_kwargs=dict(remote))
     finally:
         hf_logging.set_verbosity(verbosity)
     if getattr(text.backbone, "pooler", "absent") is None and getattr(transformer.auto_model, "pooler", None) is not None:
@@ -133,6 +140,8 @@ def _save_sentence_transformer(text: HFTextTower, out: Path) -> None:
     st = SentenceTransformer(modules=modules, device="cpu", prompts=prompts,
                              default_prompt_name="query" if text.prefix else None)
     st.save(str(out))
+    if tail is not None:
+        atomic_write_text(out / REMOTE_CODE_FILE, remote_code(type(text.backbone).__name__))
 
 
 def _require(config: dict, keys, where: str) -> None:
@@ -191,6 +200,12 @@ def load_checkpoint(path: Path | str, verify: bool = True) -> DualEncoder:
             backbone = AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
     except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path / 'config.json'} is not a usable transformers config ({exc})") from exc
+    tail = getattr(backbone.config, TAIL_CONFIG_KEY, None)
+    if tail is not None:  # a factorized word embedding, built by our code (never the shipped remote code)
+        try:
+            install_tail(backbone, int(tail["full_rows"]), int(tail["rank"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise CheckpointError(f"{path / 'config.json'}: unusable {TAIL_CONFIG_KEY} {tail!r} ({exc})") from exc
     backbone_state = tensors("model.safetensors")
     if getattr(backbone, "pooler", None) is not None and not any(k.startswith("pooler.") for k in backbone_state):
         backbone.pooler = None  # saved without BERT's pooler: mean/CLS pooling never uses it

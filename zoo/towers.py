@@ -118,12 +118,13 @@ class HFTextTower(TextTower):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, return_hidden: bool = False):
+        """Features [B, D]; with `return_hidden`, (features, last hidden states [B, L, H]) — a flag
+        on `forward` rather than another method, so DistributedDataParallel still sees the call."""
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         pooled = self.pool(hidden, attention_mask)
-        if self.projection is None:
-            return pooled
-        return self.projection(self.dropout(pooled))
+        out = pooled if self.projection is None else self.projection(self.dropout(pooled))
+        return (out, hidden) if return_hidden else out
 
     def settings(self) -> dict:
         return {"type": "hf", "pooling": self.pooling, "prefix": self.prefix,

@@ -128,8 +128,13 @@ def tokenization_parity(model: Any, reference: Any, texts_by_language: dict[str,
 
 def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: Path | None, split: str = "test",
                           reference: str | None = None, languages: list[str] | None = None,
-                          n_boot: int = N_BOOT, seed: int = 0, progress: bool = False) -> dict:
-    """Scores, intervals, ratios to `reference`, groups, scripts and tokenization parity."""
+                          n_boot: int = N_BOOT, seed: int = 0, progress: bool = False,
+                          keep_samples: bool = False) -> dict:
+    """Scores, intervals, ratios to `reference`, groups, scripts and tokenization parity.
+
+    With `keep_samples`, `report["group_samples"][model][group]` holds the [n_boot] resampled
+    group means (numpy, not JSON): calls with the same `seed` and split draw the same concept
+    resamples, so samples from separate calls pair up (the study combines seeds this way)."""
     qs = build_queries(records, split, languages)
     if not qs.texts:
         raise ValueError(f"no {split} queries in {', '.join(RETRIEVAL_KINDS)} rows"
@@ -170,10 +175,14 @@ def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: P
             table[lang] = entry
         per_model[name] = table
 
-    def group_summary(name: str, members: list[str]) -> dict:
+    group_samples: dict[str, dict[str, np.ndarray]] = {}
+
+    def group_summary(name: str, members: list[str], label: str = "") -> dict:
         point = float(np.mean([per_model[name][lang]["t2i"][HEADLINE]["value"] for lang in members]))
         s = np.nanmean(np.stack([samples[name][lang] for lang in members]), axis=0)
         out = {"languages": len(members), HEADLINE: estimate(point, s)}
+        if keep_samples and label:
+            group_samples.setdefault(name, {})[label] = s
         if reference and name != reference:
             ref_point = float(np.mean([per_model[reference][lang]["t2i"][HEADLINE]["value"] for lang in members]))
             ref_s = np.nanmean(np.stack([samples[reference][lang] for lang in members]), axis=0)
@@ -194,8 +203,8 @@ def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: P
         by_group[groups[lang]].append(lang)
         by_script[scripts[lang]].append(lang)
     for name in models:
-        report["groups"][name] = {g: group_summary(name, by_group[g]) for g in GROUPS if by_group.get(g)}
-        report["groups"][name]["all"] = group_summary(name, qs.languages)
+        report["groups"][name] = {g: group_summary(name, by_group[g], g) for g in GROUPS if by_group.get(g)}
+        report["groups"][name]["all"] = group_summary(name, qs.languages, "all")
         report["scripts"][name] = {sc: group_summary(name, langs) for sc, langs in sorted(by_script.items())}
         if reference and name != reference:
             ratios = {}
@@ -209,4 +218,6 @@ def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: P
             parity = tokenization_parity(models[name], models[reference], texts_by_language)
             if parity:
                 report["tokenization"][name] = parity
+    if keep_samples:
+        report["group_samples"] = group_samples
     return report

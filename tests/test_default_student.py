@@ -1,0 +1,53 @@
+"""The real default student, built from scratch as `python app.py` builds it (≈ 8 min on 2 cores: slow).
+
+The promise under test: a word for "cat" in a language distillation never saw (Thai, Swahili,
+Amharic are held out of every training input) finds a cat with the student whenever it finds
+one with the teacher.
+"""
+import re
+
+import pytest
+
+HELD_OUT_CAT = {"th": "แมว", "sw": "paka", "am": "ድመት"}
+
+
+@pytest.fixture(scope="module")
+def default_zoo(tmp_path_factory):
+    import os
+
+    from training.build_zoo import build_default_zoo
+
+    home = tmp_path_factory.mktemp("default-zoo")
+    old = os.environ.get("LINGUALENS_HOME")
+    os.environ["LINGUALENS_HOME"] = str(home)
+    try:
+        build_default_zoo(families=("clip",), losses=("dr",), progress=False, log=lambda m: None)
+        yield home
+    finally:
+        if old is None:
+            os.environ.pop("LINGUALENS_HOME", None)
+        else:
+            os.environ["LINGUALENS_HOME"] = old
+
+
+@pytest.mark.slow
+def test_held_out_words_for_cat_find_cats_with_the_student_too(default_zoo):
+    from search.service import SearchService
+    from training.data.languages import HELD_OUT_LANGUAGES
+    from zoo import load_model
+
+    assert set(HELD_OUT_CAT) <= set(HELD_OUT_LANGUAGES)
+    student = load_model("lit-e5s-effl0-clip-half-dr")
+    assert not set(HELD_OUT_CAT) & set(student.meta["languages"])  # never trained on
+    service = SearchService()
+    cats = {p for p, caption in service.gallery_captions.items() if re.search(r"\bcat\b", caption)}
+    assert len(cats) >= 5
+    found_by_teacher = 0
+    for lang, word in HELD_OUT_CAT.items():
+        teacher_panel, student_panel = service.search_text(word, "lit-e5s-effl0-clip", "lit-e5s-effl0-clip-half-dr",
+                                                           k=8)["panels"]
+        assert not teacher_panel.error and not student_panel.error
+        if cats & set(teacher_panel.ids):
+            found_by_teacher += 1
+            assert cats & set(student_panel.ids), (lang, word, [h[1] for h in student_panel.hits])
+    assert found_by_teacher >= 2  # otherwise the test could not fail

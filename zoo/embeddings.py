@@ -1,0 +1,128 @@
+"""Word embeddings that keep every piece of a large vocabulary within a parameter budget.
+
+A multilingual text encoder spends most of its parameters on the word-embedding table
+(multilingual-e5-small: 96M of 118M, 250k pieces). Trimming the table to fit a budget makes
+the tokenizer re-segment every dropped piece into smaller ones the student may never have
+seen in context (Thai "แมว" became "แม" + "ว"), so languages outside the training text fall
+apart. `TailFactorizedEmbedding` keeps the teacher's segmentation for every piece instead:
+the most useful pieces keep full rows, the long tail gets a low-rank reconstruction
+(rows ≈ mean + codes @ basis, initialised from the truncated SVD of the teacher's tail rows),
+which costs `rank` numbers per piece instead of `dim`.
+
+Ids below `full_rows` index full rows; ids at or above it index the tail. The tokenizer is
+permuted once so that the kept pieces come first (see `training.students`).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class TailFactorizedEmbedding(nn.Module):
+    """Full rows for ids < `full_rows`, `mean + codes @ basis` for the rest.
+
+    The full table is called `weight` so code that reads `get_input_embeddings().weight`
+    (transformers' resizing, tying checks) sees the familiar tensor.
+    """
+
+    def __init__(self, full_rows: int, tail_rows: int, rank: int, dim: int):
+        super().__init__()
+        if full_rows < 1 or tail_rows < 1 or rank < 1 or dim < 1:
+            raise ValueError(f"TailFactorizedEmbedding needs positive sizes, got full_rows={full_rows} "
+                             f"tail_rows={tail_rows} rank={rank} dim={dim}")
+        if rank >= dim:
+            raise ValueError(f"rank {rank} is not below the embedding width {dim}: a full table is smaller")
+        self.full_rows, self.tail_rows, self.rank, self.dim = int(full_rows), int(tail_rows), int(rank), int(dim)
+        self.weight = nn.Parameter(torch.zeros(full_rows, dim))
+        self.tail_codes = nn.Parameter(torch.zeros(tail_rows, rank))
+        self.tail_basis = nn.Parameter(torch.zeros(rank, dim))
+        self.tail_mean = nn.Parameter(torch.zeros(dim))
+
+    @property
+    def num_embeddings(self) -> int:
+        return self.full_rows + self.tail_rows
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.dim
+
+    @classmethod
+    def from_table(cls, table: torch.Tensor, full_rows: int, rank: int) -> "TailFactorizedEmbedding":
+        """Rows [0, full_rows) copied; the rest replaced by their best rank-`rank` approximation
+        around their mean (truncated SVD, the least-squares optimum)."""
+        table = table.detach().to(torch.float32)
+        module = cls(full_rows, table.shape[0] - full_rows, rank, table.shape[1])
+        tail = table[full_rows:]
+        mean = tail.mean(0)
+        u, s, vh = torch.linalg.svd(tail - mean, full_matrices=False)
+        with torch.no_grad():
+            module.weight.copy_(table[:full_rows])
+            module.tail_codes.copy_(u[:, :rank] * s[:rank])
+            module.tail_basis.copy_(vh[:rank])
+            module.tail_mean.copy_(mean)
+        return module
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        is_full = (input_ids < self.full_rows).unsqueeze(-1)
+        head = F.embedding(input_ids.clamp(max=self.full_rows - 1), self.weight)
+        codes = F.embedding((input_ids - self.full_rows).clamp(min=0), self.tail_codes)
+        return torch.where(is_full, head, codes @ self.tail_basis + self.tail_mean)
+
+    def materialize(self) -> torch.Tensor:
+        """The equivalent full table (for inspection and tests; never what is stored)."""
+        return torch.cat([self.weight, self.tail_codes @ self.tail_basis + self.tail_mean])
+
+    def settings(self) -> dict:
+        return {"type": "tail-factorized", "full_rows": self.full_rows, "tail_rows": self.tail_rows, "rank": self.rank}
+
+    def extra_repr(self) -> str:
+        return f"full_rows={self.full_rows}, tail_rows={self.tail_rows}, rank={self.rank}, dim={self.dim}"
+
+
+CONFIG_KEY = "lingualens_tail"  # in the backbone's config.json: {"full_rows": K, "rank": r}
+REMOTE_CODE_FILE = "modeling_lingualens.py"
+
+
+def install_tail(backbone: nn.Module, full_rows: int, rank: int) -> TailFactorizedEmbedding:
+    """Give a transformers encoder (built for the full vocabulary) a zero-initialised
+    factorized word embedding and record it in its config; loading fills the weights."""
+    cfg = backbone.config
+    module = TailFactorizedEmbedding(full_rows, int(cfg.vocab_size) - full_rows, rank, int(cfg.hidden_size))
+    backbone.embeddings.word_embeddings = module
+    mark_config(backbone, module)
+    return module
+
+
+def mark_config(backbone: nn.Module, module: TailFactorizedEmbedding) -> None:
+    """Record the tail in the config and point transformers' AutoModel at the shipped code."""
+    cfg = backbone.config
+    setattr(cfg, CONFIG_KEY, {"full_rows": module.full_rows, "rank": module.rank})
+    cfg.auto_map = {"AutoModel": f"{REMOTE_CODE_FILE[:-3]}.TailFactorized{type(backbone).__name__}"}
+
+
+def tail_of(backbone: nn.Module) -> TailFactorizedEmbedding | None:
+    emb = getattr(getattr(backbone, "embeddings", None), "word_embeddings", None)
+    return emb if isinstance(emb, TailFactorizedEmbedding) else None
+
+
+def remote_code(base: str) -> str:
+    """The source of a `modeling_lingualens.py` that lets `AutoModel.from_pretrained(dir,
+    trust_remote_code=True)` and `SentenceTransformer(dir, trust_remote_code=True)` load a
+    checkpoint whose embedding is factorized, without LinguaLens installed. LinguaLens itself
+    never executes it: it builds the same module from its own code."""
+    import inspect
+
+    if not base.isidentifier():
+        raise ValueError(f"not a transformers class name: {base!r}")
+    return (f'"""Generated by LinguaLens: a {base} whose word embedding keeps every piece of the\n'
+            'vocabulary, the rarer ones as a low-rank reconstruction (mean + codes @ basis)."""\n'
+            "import torch\nfrom torch import nn\nfrom torch.nn import functional as F\n"
+            f"from transformers import {base}\n\n\n"
+            + inspect.getsource(TailFactorizedEmbedding) + "\n\n"
+            f"class TailFactorized{base}({base}):\n"
+            "    def __init__(self, config, *args, **kwargs):\n"
+            "        super().__init__(config, *args, **kwargs)\n"
+            f"        tail = config.{CONFIG_KEY}\n"
+            "        self.embeddings.word_embeddings = TailFactorizedEmbedding(\n"
+            "            tail['full_rows'], config.vocab_size - tail['full_rows'], tail['rank'], config.hidden_size)\n")
