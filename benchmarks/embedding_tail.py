@@ -7,7 +7,7 @@ re-segmented) or every piece with full rows for the first K and a rank-r tail fo
 chosen so both spend the same parameters. Scored on the ~100-language evaluation against the
 untouched teacher with paired 95% bootstrap intervals. The choice is read off the non-held-out
 groups (`trained`, `untrained`); held-out languages are shown, never used to choose.
-Writes results/embedding_tail.{md,json}.
+Writes results/embedding_tail.{md,json} (`_quarter` for the quarter recipe).
 """
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ranks", type=int, nargs="+", default=[0, 32, 64, 96, 128, 160])
     parser.add_argument("--split", default="val", choices=["val", "test"])
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--out", default="", help="results/<out>.{md,json} (default: embedding_tail[_<recipe>])")
     args = parser.parse_args(argv)
+    out = args.out or ("embedding_tail" if args.recipe == "half" else f"embedding_tail_{args.recipe}")
     from training.data.corpus import default_corpus_path, load_corpus
     from training.distill import DistillConfig, load_records
     from training.data.selection import training_texts
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
              *table(["embedding", "params", "full rows", "tail rows", *GROUPS, "all", "worst"], rows), "",
              "The choice is made on the `trained` and `untrained` groups; held-out languages are evaluated, "
              "never used to choose."]
-    write_results("embedding_tail", {"machine": machine(), "facts": facts, "report": rep}, "\n".join(lines) + "\n")
+    write_results(out, {"machine": machine(), "facts": facts, "report": rep}, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

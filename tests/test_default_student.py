@@ -1,14 +1,14 @@
 """The real default student, built from scratch as `python app.py` builds it (≈ 8 min on 2 cores: slow).
 
 The promise under test: a word for "cat" in a language distillation never saw (Thai, Swahili,
-Amharic are held out of every training input) finds a cat with the student whenever it finds
-one with the teacher.
+Amharic, Georgian are held out of every training input) finds a cat with the student whenever
+it finds one with the teacher. (The embedded teacher itself finds none for "paka" and "ድመት".)
 """
 import re
 
 import pytest
 
-HELD_OUT_CAT = {"th": "แมว", "sw": "paka", "am": "ድመት"}
+HELD_OUT_CAT = {"th": "แมว", "sw": "paka", "am": "ድመት", "ka": "კატა"}
 
 
 @pytest.fixture(scope="module")

@@ -146,3 +146,11 @@ def test_report_files(tmp_path):
     assert "## By language group" in md and "| held-out | 1 |" in md and "s ÷ t" in md
     assert "| th | Thai | Thai | held-out | 3 |" in md
     assert files["plot"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_languages_below_the_floor_by_point_and_by_interval():
+    from benchmarks.multilingual import below_floor
+
+    rep = {"ratios": {"s": {"th": {"value": 0.80, "lo": 0.70, "hi": 0.95}, "ka": {"value": 0.70, "lo": 0.60, "hi": 0.85},
+                            "en": {"value": 1.00, "lo": 0.90, "hi": 1.10}}}}
+    assert below_floor("s", rep) == (["ka", "th"], ["ka"])

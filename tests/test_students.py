@@ -17,7 +17,12 @@ def teacher():
 
 
 def test_layer_choice():
-    assert kept_layer_indices(12, RECIPES["half"]) == [1, 3, 5, 7, 9, 11]
+    assert kept_layer_indices(12, RECIPES["half"]) == [0, 1, 2, 3, 4, 5]
+    assert kept_layer_indices(12, StudentRecipe()) == [1, 3, 5, 7, 9, 11]
+    assert kept_layer_indices(12, StudentRecipe(layer_pick="top")) == [6, 7, 8, 9, 10, 11]
+    assert kept_layer_indices(12, StudentRecipe(layers=3, layer_pick="bottom")) == [0, 1, 2]
+    with pytest.raises(ValueError, match="unknown layer_pick 'middle'"):
+        kept_layer_indices(12, StudentRecipe(layer_pick="middle"))
     assert kept_layer_indices(12, RECIPES["quarter"]) == [3, 7, 11]
     assert kept_layer_indices(4, StudentRecipe(keep_layers=(0, 3))) == [0, 3]
     with pytest.raises(ValueError, match="do not exist"):
@@ -80,7 +85,7 @@ def test_real_half_student_is_at_most_half_the_teacher(small_corpus):
     texts = vocabulary_texts({r.language for r in records if r.split == "train"}, RECIPES["half"].vocab_words, train)
     student, report = build_student(e5, RECIPES["half"], texts)
     counted = student.num_parameters() / e5.num_parameters()
-    assert report["text_fraction"] == counted and 0.49 < counted <= 0.5 and report["layers_kept"] == [1, 3, 5, 7, 9, 11]
+    assert report["text_fraction"] == counted and 0.49 < counted <= 0.5 and report["layers_kept"] == [0, 1, 2, 3, 4, 5]
     captions = train[::7]  # training text: the same pieces as the teacher
     ours = [student.tokenizer.id_to_token(int(i)) for i in student.tokenize(captions)["input_ids"].flatten()]
     theirs = [e5.tokenizer.id_to_token(int(i)) for i in e5.tokenize(captions)["input_ids"].flatten()]

@@ -93,3 +93,36 @@ def test_markdown_has_one_row_per_objective_with_intervals():
     assert len(rows) == 6
     assert "50.0M (0.50)" in rows[0] and "0.900 [" in rows[0] and "(2.0x)" in rows[0]
     assert "--seeds 0 1 2" in md and "held-out" in md
+
+
+def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
+    """The whole grid — distill per seed, the ~100-language evaluation, intervals, report — on a
+    tiny teacher registered under the default teacher's name and a 30-concept corpus."""
+    import json
+    from dataclasses import replace
+
+    from tests.tiny import tiny_dual_encoder
+    from training import build_zoo, students
+    from training.data.corpus import CorpusConfig, build_corpus, default_corpus_path
+    from training.study import run_grid
+    from zoo.checkpoint import save_checkpoint
+    from zoo.paths import zoo_dir
+
+    build_corpus(default_corpus_path(), CorpusConfig(limit=15), progress=False)
+    teacher = tiny_dual_encoder("clip")
+    teacher.name = "lit-e5s-effl0-clip"
+    save_checkpoint(teacher, zoo_dir() / "lit-e5s-effl0-clip")
+    monkeypatch.setattr(build_zoo, "build_default_zoo", lambda *a, **k: [])
+    monkeypatch.setitem(students.RECIPES, "half", replace(students.RECIPES["half"], vocab_words=20, tail_rank=4))
+    path = run_grid("small", families=("clip",), objectives=("dr", "ed"), seeds=(0, 1), out=tmp_path, progress=False,
+                    log=lambda m: None, n_boot=50)
+    result = json.loads((tmp_path / "study.json").read_text())
+    assert [(r["objective"], r["seed"]) for r in result["rows"]] == [("dr", 0), ("dr", 1), ("ed", 0), ("ed", 1)]
+    assert {c["objective"]: c["seeds"] for c in result["cells"]} == {"dr": [0, 1], "ed": [0, 1]}
+    held = result["cells"][0]["ratio"]["held-out"]
+    assert held["lo"] <= held["hi"] and len(held["per_seed"]) == 2
+    assert "clip|dr|ed" in result["contrasts"] and (tmp_path / "study.png").is_file()
+    # every student after the first reuses the first one's vocabulary instead of choosing again
+    second = json.loads((zoo_dir() / "study-small-lit-e5s-effl0-clip-half-dr-s1" / "lingualens.json").read_text())
+    assert second["meta"]["distillation"]["config"]["vocabulary"] == "study-small-lit-e5s-effl0-clip-half-dr-s0"
+    assert "DR best for retrieval" in path.read_text()

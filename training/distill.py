@@ -53,6 +53,7 @@ class DistillConfig:
     name: str = ""  # default <teacher>-<recipe>-<loss>
     layers: int = 0  # overrides of the recipe (0: the recipe's value)
     keep_layers: tuple[int, ...] = ()  # explicit teacher layer indices to inherit, e.g. 6 7 8 9 10 11 (top half)
+    layer_pick: str = "recipe"  # "recipe", or spread / bottom / top (see StudentRecipe)
     width: int = 0
     vocab_words: int = -1  # -1: the recipe's value
     vocab_fill: str = "recipe"  # "recipe": the recipe's value; "script" or "" (see StudentRecipe)
@@ -96,6 +97,8 @@ def resolve_recipe(cfg: DistillConfig) -> StudentRecipe:
         changes["layers"] = cfg.layers
     if cfg.keep_layers:
         changes["keep_layers"] = tuple(int(i) for i in cfg.keep_layers)
+    if cfg.layer_pick != "recipe":
+        changes["layer_pick"] = cfg.layer_pick
     if cfg.width:
         changes["width"] = cfg.width
     if cfg.vocab_words >= 0:

@@ -2,8 +2,9 @@
 
 Recipes (see `RECIPES`):
 
-- `half`: every other transformer layer of the teacher (1, 3, 5, … — the last layer is kept,
-  its output is what the pooling was trained on) and every piece of the teacher's vocabulary
+- `half`: the teacher's bottom half of transformer layers (0–5 of 12: on the validation split
+  they kept more than every other layer 1, 3, …, 11 or the top half, `results/recipe_variants.md`;
+  distillation retrains the output, so the last layer need not be kept) and every piece of the teacher's vocabulary
   within 50% of the teacher's text parameters: the pieces that matter most keep full rows —
   every script's 1,000 most probable pieces (the teacher's own Unigram scores), the pieces the
   training text uses (wordfreq's most frequent words per training language plus the
@@ -46,6 +47,9 @@ class StudentRecipe:
     name: str = "half"
     layer_stride: int = 2  # keep every n-th layer (ending with the last) when `layers` is 0
     layers: int = 0  # exact number of layers to keep (0: use layer_stride)
+    # which layers: "spread" (every n-th / evenly spaced, ending with the last), "bottom" (the first
+    # ones, as many as "spread" would keep) or "top" (the last ones)
+    layer_pick: str = "spread"
     width: int = 0  # 0: the teacher's hidden size (weights inherited)
     vocab_words: int = 5000  # wordfreq words per language for the vocabulary (0: keep the full vocabulary)
     max_text_fraction: float = 0.5  # refuse a build above this share of the teacher's text parameters
@@ -63,7 +67,7 @@ class StudentRecipe:
 
 
 RECIPES = {
-    "half": StudentRecipe("half", layer_stride=2, vocab_words=5000, max_text_fraction=0.5, vocab_fill="script",
+    "half": StudentRecipe("half", layer_stride=2, layer_pick="bottom", vocab_words=5000, max_text_fraction=0.5, vocab_fill="script",
                           tail_rank=96),
     "quarter": StudentRecipe("quarter", layers=3, vocab_words=1000, max_text_fraction=0.25, vocab_fill="script",
                              tail_rank=64),
@@ -76,12 +80,20 @@ def kept_layer_indices(n_layers: int, recipe: StudentRecipe) -> list[int]:
         if bad:
             raise ValueError(f"layer indices {bad} do not exist in a {n_layers}-layer teacher")
         return sorted(set(recipe.keep_layers))
+    if recipe.layer_pick not in ("spread", "bottom", "top"):
+        raise ValueError(f"unknown layer_pick {recipe.layer_pick!r}; valid: spread, bottom, top")
     if recipe.layers:
         if not 1 <= recipe.layers <= n_layers:
             raise ValueError(f"cannot keep {recipe.layers} layers of a {n_layers}-layer teacher")
         # evenly spaced from the last layer down: 12 layers, keep 3 -> 3, 7, 11
-        return sorted({n_layers - 1 - round(k * n_layers / recipe.layers) for k in range(recipe.layers)})
-    return list(range(recipe.layer_stride - 1, n_layers, recipe.layer_stride))
+        spread = sorted({n_layers - 1 - round(k * n_layers / recipe.layers) for k in range(recipe.layers)})
+    else:
+        spread = list(range(recipe.layer_stride - 1, n_layers, recipe.layer_stride))
+    if recipe.layer_pick == "bottom":
+        return list(range(len(spread)))
+    if recipe.layer_pick == "top":
+        return list(range(n_layers - len(spread), n_layers))
+    return spread
 
 
 def vocabulary_texts(languages: Iterable[str], words_per_language: int, extra: Iterable[str] = ()) -> list[str]:

@@ -304,10 +304,11 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
         teachers[teacher] = {"summary": tmodel.meta.get("test_summary", {}),
                              "cost": measure_cost(tmodel, repeats=5), "params": tmodel.num_parameters()}
         memo = MemoEncoder(tmodel)  # the teacher is encoded once for all its students
+        vocabulary = ""  # the first student's: every student of a teacher has the same one, chosen once
         for objective in objectives:
             for seed in seeds:
                 cfg = DistillConfig(teacher=teacher, recipe="half", loss=objective, languages=languages,
-                                    passes_per_epoch=schedule["passes_per_epoch"])
+                                    passes_per_epoch=schedule["passes_per_epoch"], vocabulary=vocabulary)
                 name = f"study-{budget}-{student_name(cfg)}-s{seed}"
                 cfg = replace(cfg, name=name)
                 train_cfg = replace(default_train_config(), epochs=schedule["epochs"], seed=seed)
@@ -315,6 +316,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                 if not is_checkpoint(zoo_checkpoint(name)):
                     log(f"[{len(rows) + 1}/{total}] distilling {name} …")
                     run(cfg, train_cfg, progress=progress)
+                vocabulary = vocabulary or name
                 student = load_model(name)
                 # the student first: its training languages define the "trained" group
                 rep = evaluate_multilingual({name: MemoEncoder(student), teacher: memo}, records, root, "test",
