@@ -126,3 +126,12 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
     second = json.loads((zoo_dir() / "study-small-lit-e5s-effl0-clip-half-dr-s1" / "lingualens.json").read_text())
     assert second["meta"]["distillation"]["config"]["vocabulary"] == "study-small-lit-e5s-effl0-clip-half-dr-s0"
     assert "DR best for retrieval" in path.read_text()
+
+
+def test_a_stopped_grid_says_it_is_partial():
+    levels = {"dr": 0.9, "ed": 0.9}
+    result = _result(*_rows_and_samples(levels, {o: 0.3 for o in levels}, seeds=(0,)))
+    assert "Partial" not in study_markdown(result)
+    result.update(students_done=2, students_planned=6)
+    md = study_markdown(result)
+    assert "**Partial: 2 of the 6 planned students**" in md and '"DR best for retrieval"' in md

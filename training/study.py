@@ -217,6 +217,9 @@ def study_markdown(result: dict) -> str:
              f"({result['schedule']['epochs']} epoch(s) x {result['schedule']['passes_per_epoch']} passes per student), "
              f"recipe `half`, seeds {', '.join(map(str, seeds))}; total time {result['seconds'] / 60:.1f} min on "
              f"{m['cores']} cores ({m['cpu']}), torch {m['torch']}.", "",
+             *([f"**Partial: {result['students_done']} of the {result['students_planned']} planned students** "
+                f"(the grid was stopped; rerun the command to finish it — finished students are reused).", ""]
+               if result.get("students_done", 0) < result.get("students_planned", 0) else []),
              "Retrieval ratios are student ÷ teacher text→image R@10 on the ~100-language test evaluation "
              f"({result.get('languages', '?')} languages; *trained*: the languages distillation saw, *held-out*: the 12 "
              "it never saw), averaged over seeds, with 95% intervals that resample both the test concepts and the "
@@ -331,16 +334,23 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                              "params": student.num_parameters(), "cost": measure_cost(student, repeats=5),
                              "seconds": round(time.perf_counter() - t0, 1)})
                 del student
+                # written after every student: a long grid that is stopped still leaves what it measured
+                write_study(out, rows, samples, teachers, budget, schedule, seeds, total, started, n_languages)
         del tmodel, memo
+    return out / "study.md"
+
+
+def write_study(out: Path, rows: list[dict], samples: dict, teachers: dict, budget: str, schedule: dict, seeds,
+                total: int, started: float, n_languages: int) -> None:
     cells, contrasts = summarise(rows, samples)
     result = {"budget": budget, "schedule": schedule, "seeds": list(seeds), "machine": machine(),
               "seconds": round(time.perf_counter() - started, 1), "languages": n_languages,
+              "students_done": len(rows), "students_planned": total,
               "teachers": teachers, "rows": rows, "cells": cells, "contrasts": contrasts}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "study.json", result)
     atomic_write_text(out / "study.md", study_markdown(result))
     plot_study(result, out / "study.png")
-    return out / "study.md"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,9 +73,6 @@ class TailFactorizedEmbedding(nn.Module):
         """The equivalent full table (for inspection and tests; never what is stored)."""
         return torch.cat([self.weight, self.tail_codes @ self.tail_basis + self.tail_mean])
 
-    def settings(self) -> dict:
-        return {"type": "tail-factorized", "full_rows": self.full_rows, "tail_rows": self.tail_rows, "rank": self.rank}
-
     def extra_repr(self) -> str:
         return f"full_rows={self.full_rows}, tail_rows={self.tail_rows}, rank={self.rank}, dim={self.dim}"
 
