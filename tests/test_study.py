@@ -117,7 +117,7 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
     path = run_grid("small", families=("clip",), objectives=("dr", "ed"), seeds=(0, 1), out=tmp_path, progress=False,
                     log=lambda m: None, n_boot=50)
     result = json.loads((tmp_path / "study.json").read_text())
-    assert [(r["objective"], r["seed"]) for r in result["rows"]] == [("dr", 0), ("dr", 1), ("ed", 0), ("ed", 1)]
+    assert [(r["objective"], r["seed"]) for r in result["rows"]] == [("dr", 0), ("ed", 0), ("dr", 1), ("ed", 1)]
     assert {c["objective"]: c["seeds"] for c in result["cells"]} == {"dr": [0, 1], "ed": [0, 1]}
     held = result["cells"][0]["ratio"]["held-out"]
     assert held["lo"] <= held["hi"] and len(held["per_seed"]) == 2

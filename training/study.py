@@ -308,8 +308,8 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                              "cost": measure_cost(tmodel, repeats=5), "params": tmodel.num_parameters()}
         memo = MemoEncoder(tmodel)  # the teacher is encoded once for all its students
         vocabulary = ""  # the first student's: every student of a teacher has the same one, chosen once
-        for objective in objectives:
-            for seed in seeds:
+        for seed in seeds:  # seeds outermost: a stopped grid still has every objective at the first seeds
+            for objective in objectives:
                 cfg = DistillConfig(teacher=teacher, recipe="half", loss=objective, languages=languages,
                                     passes_per_epoch=schedule["passes_per_epoch"], vocabulary=vocabulary)
                 name = f"study-{budget}-{student_name(cfg)}-s{seed}"
