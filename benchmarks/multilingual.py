@@ -45,6 +45,12 @@ def below_floor(name: str, rep: dict) -> tuple[list[str], list[str]]:
     return point, [lang for lang in point if ratios[lang]["hi"] < FLOOR]
 
 
+def short_list(langs: list[str], limit: int = 15) -> str:
+    if not langs:
+        return "none"
+    return ", ".join(langs[:limit]) + (f" (+{len(langs) - limit} more, {len(langs)} in all)" if len(langs) > limit else "")
+
+
 def parity_by_group(name: str, rep: dict) -> dict[str, tuple[float, float]]:
     tok = rep["tokenization"].get(name, {})
     out = {}
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"Languages below {FLOOR} of the teacher — by point estimate, and with the whole interval below "
               f"(the only ones that are surely below; with ~400 queries a language's interval is wide):", ""]
     lines += table(["student", f"point < {FLOOR}", f"interval < {FLOOR}"],
-                   [[name, *(", ".join(langs) or "none" for langs in below_floor(name, rep))] for name, rep in reports.items()])
+                   [[name, *(short_list(langs) for langs in below_floor(name, rep))] for name, rep in reports.items()])
     lines += ["", "## Tokenization parity (share of test queries the student cuts into the teacher's pieces)", ""]
     prow = []
     for name, rep in reports.items():

@@ -13,11 +13,13 @@ HELD_OUT_CAT = {"th": "แมว", "sw": "paka", "am": "ድመት", "ka": "კ�
 
 @pytest.fixture(scope="module")
 def default_zoo(tmp_path_factory):
+    """A fresh home, or $LINGUALENS_SLOW_HOME to reuse one already built (nothing current is rebuilt)."""
     import os
+    from pathlib import Path
 
     from training.build_zoo import build_default_zoo
 
-    home = tmp_path_factory.mktemp("default-zoo")
+    home = Path(os.environ.get("LINGUALENS_SLOW_HOME") or tmp_path_factory.mktemp("default-zoo"))
     old = os.environ.get("LINGUALENS_HOME")
     os.environ["LINGUALENS_HOME"] = str(home)
     try:

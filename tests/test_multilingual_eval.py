@@ -154,3 +154,6 @@ def test_languages_below_the_floor_by_point_and_by_interval():
     rep = {"ratios": {"s": {"th": {"value": 0.80, "lo": 0.70, "hi": 0.95}, "ka": {"value": 0.70, "lo": 0.60, "hi": 0.85},
                             "en": {"value": 1.00, "lo": 0.90, "hi": 1.10}}}}
     assert below_floor("s", rep) == (["ka", "th"], ["ka"])
+    from benchmarks.multilingual import short_list
+
+    assert short_list([]) == "none" and short_list(["a", "b", "c"], limit=2) == "a, b (+1 more, 3 in all)"
