@@ -135,3 +135,6 @@ def test_a_stopped_grid_says_it_is_partial():
     result.update(students_done=2, students_planned=6)
     md = study_markdown(result)
     assert "**Partial: 2 of the 6 planned students**" in md and '"DR best for retrieval"' in md
+    result = _result(*_rows_and_samples({"dr": 0.9, "ed": 0.9, "dr=1,ed=0.5": 0.9}, {o: 0.3 for o in ("dr", "ed", "dr=1,ed=0.5")},
+                                        seeds=(0,)))
+    assert "VQA: mix − DR +0.000 (no interval: one seed)" in study_markdown(result)

@@ -149,6 +149,8 @@ def _best_claim(objs: list[str], best: str, contrast, what: str, label: str) -> 
 
 
 def _fmt(c: dict, nd: int = 3) -> str:
+    if math.isnan(c["lo"]) or math.isnan(c["hi"]):
+        return f"{c['value']:+.{nd}f} (no interval: one seed)"
     return f"{c['value']:+.{nd}f} [{c['lo']:+.{nd}f}, {c['hi']:+.{nd}f}]"
 
 
