@@ -33,6 +33,7 @@ def default_zoo(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # building the teacher and the student is most of it (≈ 8 min uncontended on 2 cores)
 def test_held_out_words_for_cat_find_cats_with_the_student_too(default_zoo):
     from search.service import SearchService
     from training.data.languages import HELD_OUT_LANGUAGES
