@@ -31,7 +31,7 @@ def test_seed_concept_draws_by_hand():
 def test_t_interval_by_hand():
     lo, hi = t_interval([0.1, 0.2, 0.3])  # mean 0.2, sd 0.1, t(0.975, 2) = 4.3027
     assert lo == pytest.approx(0.2 - 4.302653 * 0.1 / 3 ** 0.5, abs=1e-6) and hi == pytest.approx(0.4484, abs=1e-4)
-    assert np.isnan(t_interval([0.1])[0])
+    assert np.isnan(t_interval([0.1])[0]) and np.isnan(t_interval([0.1, 0.1])[0])  # two seeds: no interval
 
 
 def _rows_and_samples(levels: dict[str, float], vqa: dict[str, float], noise: float = 0.005, seeds=(0, 1, 2)):
@@ -137,4 +137,4 @@ def test_a_stopped_grid_says_it_is_partial():
     assert "**Partial: 2 of the 6 planned students**" in md and '"DR best for retrieval"' in md
     result = _result(*_rows_and_samples({"dr": 0.9, "ed": 0.9, "dr=1,ed=0.5": 0.9}, {o: 0.3 for o in ("dr", "ed", "dr=1,ed=0.5")},
                                         seeds=(0,)))
-    assert "VQA: mix − DR +0.000 (no interval: one seed)" in study_markdown(result)
+    assert "VQA: mix − DR +0.000 (no interval: fewer than 3 seeds)" in study_markdown(result)

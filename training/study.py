@@ -56,10 +56,11 @@ def seed_concept_draws(student: list[np.ndarray], teacher: np.ndarray, rng: np.r
         return np.where(teacher > 0, means / np.where(teacher > 0, teacher, 1.0), np.nan)
 
 
-def t_interval(diffs: list[float], level: float = 0.95) -> tuple[float, float]:
-    """Paired t interval of a mean difference over seeds; undefined with fewer than two."""
+def t_interval(diffs: list[float], level: float = 0.95, min_seeds: int = 3) -> tuple[float, float]:
+    """Paired t interval of a mean difference over seeds; undefined with fewer than `min_seeds`
+    (two seeds that happen to agree would give a spuriously tight interval)."""
     d = np.asarray(diffs, np.float64)
-    if len(d) < 2:
+    if len(d) < max(2, min_seeds):
         return float("nan"), float("nan")
     from scipy.stats import t
 
@@ -150,7 +151,7 @@ def _best_claim(objs: list[str], best: str, contrast, what: str, label: str) -> 
 
 def _fmt(c: dict, nd: int = 3) -> str:
     if math.isnan(c["lo"]) or math.isnan(c["hi"]):
-        return f"{c['value']:+.{nd}f} (no interval: one seed)"
+        return f"{c['value']:+.{nd}f} (no interval: fewer than 3 seeds)"
     return f"{c['value']:+.{nd}f} [{c['lo']:+.{nd}f}, {c['hi']:+.{nd}f}]"
 
 
@@ -249,7 +250,9 @@ def study_markdown(result: dict) -> str:
                      f"{tc['cost']['text']['latency_ms_b1']:.1f} |")
     lines += ["", "## Which of the paper's claims hold here", "",
               "A claim **holds** only where the 95% interval of the difference excludes 0 in its favour, **does not "
-              "hold** where it excludes 0 against it, and is a **tie** otherwise.", ""] + claims(result) + [
+              "hold** where it excludes 0 against it, and is a **tie** otherwise. VQA intervals cover the training "
+              "runs (a paired t interval over seeds, given 3 or more) but not which photos and flags were asked "
+              "about, so they are narrower than the truth.", ""] + claims(result) + [
         "", "Read these with care: the embedded teachers are small LiT-style models aligned on ~1,500 emoji and flag "
             "concepts, not web-scale CLIP/SigLIP2; VQA rests on 16 photos and the test flags; the small budget "
             "trains each student for one short epoch. The loss definitions are LinguaLens's own where the paper's "
