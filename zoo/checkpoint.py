@@ -140,8 +140,6 @@ def _save_sentence_transformer(text: HFTextTower, out: Path) -> None:
     st = SentenceTransformer(modules=modules, device="cpu", prompts=prompts,
                              default_prompt_name="query" if text.prefix else None)
     st.save(str(out))
-    if tail is not None:
-        atomic_write_text(out / REMOTE_CODE_FILE, remote_code(type(text.backbone).__name__))
 
 
 def _require(config: dict, keys, where: str) -> None:
