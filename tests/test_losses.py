@@ -130,3 +130,32 @@ def test_hidden_relation_term_by_hand():
     assert hidden_relation_loss(torch.randn(1, 3, 8), t, mask).item() >= 0
     with pytest.raises(ValueError, match="needs the teacher's tokenization"):
         hidden_relation_loss(torch.zeros(1, 4, 2), t, torch.ones(1, 4))
+
+
+def test_text_rows_without_an_image_relate_to_the_batchs_images():
+    """Rows past len(v) have no image: DR and SD compare every caption with the M images; MCL's
+    image term uses the M paired rows only; with no image at all those terms are zero."""
+    s, t, te, v = unit(5, seed=1), unit(5, seed=2), unit(5, seed=3), unit(3, seed=4)
+    scale = math.log(10)
+    b = batch(s, t_x=t, t_e=te, v=v, scale=scale)
+
+    def kl(p_logits, q_logits):  # mean over rows of KL(softmax p || softmax q), by hand
+        p, logq = p_logits.softmax(-1), q_logits.log_softmax(-1)
+        return (p * (p.log() - logq)).sum(-1).mean()
+
+    ts, ss = 10 * t @ v.T, 10 * s @ v.T  # [5 captions, 3 images]
+    assert DistributionalReplication()(b).item() == pytest.approx(0.5 * (kl(ts, ss) + kl(ts.T, ss.T)).item(), rel=1e-5)
+    expected_sd = F.mse_loss(s @ s.T, t @ t.T) + F.mse_loss(s @ v.T, t @ v.T)
+    assert SimilarityDistillation()(b).item() == pytest.approx(expected_sd.item(), rel=1e-5)
+    from training.losses.contrastive import clip_loss
+
+    expected_mcl = 0.5 * (clip_loss(s[:3], v, torch.tensor(scale)) + clip_loss(s, te, torch.tensor(scale)))
+    assert MultilingualContrastive()(b).item() == pytest.approx(expected_mcl.item(), rel=1e-5)
+
+    leaf = s.clone().requires_grad_(True)
+    text_only = batch(leaf, t_x=t, t_e=te, v=torch.empty(0, 4), scale=scale)
+    assert DistributionalReplication()(text_only).item() == 0.0
+    assert SimilarityDistillation()(text_only).item() == pytest.approx(F.mse_loss(s @ s.T, t @ t.T).item(), rel=1e-5)
+    assert MultilingualContrastive()(text_only).item() == pytest.approx(0.5 * clip_loss(s, te, torch.tensor(scale)).item(), rel=1e-5)
+    DistributionalReplication()(text_only).backward()  # a zero that keeps the graph: backward works
+    assert leaf.grad is not None and leaf.grad.abs().sum().item() == 0.0

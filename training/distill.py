@@ -34,6 +34,7 @@ from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
 from .data.records import Record
+from .data.display_names import KIND as TEXT_ONLY, SOURCE as DISPLAY_SOURCE, display_name_records
 from .data.selection import (DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET, cap_training_text, training_texts,
                              training_view)
 from .evaluation.suite import evaluate, relative_image
@@ -123,7 +124,7 @@ class DistillData:
     v_image: torch.Tensor  # [I, D] image embeddings
     caption_rows: list[list[int]]  # per training concept: rows of its captions
     english_row: list[int]  # per training concept: row of its English anchor
-    image_row: list[int]  # per training concept: row of its image
+    image_row: list[int]  # per training concept: row of its image; -1 for text with no image
     concept_of_row: dict[int, int]
 
 
@@ -141,7 +142,16 @@ def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path
             records = [r for r in records if r.language in keep]
     else:
         root = Path(cfg.corpus) if cfg.corpus else default_corpus_path()
-        records, chash = training_view(load_corpus(root), cfg.train_sources, cfg.languages), corpus_hash(root)
+        corpus = load_corpus(root)
+        known = sorted({r.source for r in corpus} | {DISPLAY_SOURCE})
+        unknown = sorted(set(cfg.train_sources) - set(known))
+        if unknown:
+            raise ValueError(f"unknown caption source(s) {', '.join(unknown)}; this corpus has: {', '.join(known)}")
+        records, chash = training_view(corpus, cfg.train_sources, cfg.languages), corpus_hash(root)
+        if DISPLAY_SOURCE in cfg.train_sources:  # text with no image, from babel (not part of the corpus)
+            evaluated = {r.caption for r in corpus if r.split in ("val", "test")}
+            records += display_name_records({r.language for r in records if r.split == "train"}, exclude=evaluated,
+                                            log=print if progress else (lambda m: None))
     if cfg.manifest and all(r.split == "train" for r in records):
         from dataclasses import replace
 
@@ -156,7 +166,7 @@ def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path
 def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
     records, root, chash = load_records(cfg, progress)
     texts = training_texts(records)
-    images = sorted({r.image for r in records})
+    images = sorted({r.image for r in records if r.kind != TEXT_ONLY})
     t_text = torch.from_numpy(teacher_text_embeddings(teacher, texts, progress))
     v_image = torch.from_numpy(teacher_image_embeddings(teacher, images, root or Path("/"), chash, progress))
     tindex = {t: i for i, t in enumerate(texts)}
@@ -173,7 +183,7 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
             continue  # no anchor: ED/MCL need one, and every embedded concept has one
         caption_rows.append(sorted({tindex[r.caption] for r in recs}))
         english_row.append(tindex[english[0].caption])
-        image_row.append(iindex[recs[0].image])
+        image_row.append(-1 if recs[0].kind == TEXT_ONLY else iindex[recs[0].image])
     if not caption_rows:
         raise ValueError("no training concepts with an English caption: distillation needs parallel captions "
                          "(one English caption per image, split 'train')")
@@ -330,10 +340,12 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         return gathered[torch.argsort(torch.tensor(order))], relation
 
     def loss_fn(m, batch: np.ndarray) -> torch.Tensor:
-        rows = torch.from_numpy(batch)
-        concepts = [data.concept_of_row[int(r)] for r in batch]
+        # captions with an image first: DistillBatch pairs row i with image i for i < len(v)
+        batch = sorted(batch.tolist(), key=lambda r: data.image_row[data.concept_of_row[r]] < 0)
+        rows = torch.tensor(batch)
+        concepts = [data.concept_of_row[r] for r in batch]
         eng = torch.tensor([data.english_row[c] for c in concepts])
-        img = torch.tensor([data.image_row[c] for c in concepts])
+        img = torch.tensor([data.image_row[c] for c in concepts if data.image_row[c] >= 0], dtype=torch.long)
         texts = [data.texts[int(r)] for r in batch]
         if loss.needs_student_english:
             texts += [data.texts[int(r)] for r in eng]
@@ -369,7 +381,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
 
     student = DualEncoder(student_text.eval(), teacher.image, family=teacher.family,
                           logit_scale=float(scale), logit_bias=None if bias is None else float(bias), name=name)
-    kinds = tuple(sorted({r.kind for r in data.records} - {"photo"}))
+    kinds = tuple(sorted({r.kind for r in data.records} - {"photo", TEXT_ONLY}))
     # The card's quick comparison covers the validation languages; every language, held-out ones
     # included, is `python -m training.evaluate --model STUDENT --compare TEACHER` (minutes, not seconds).
     report_langs = list(cfg.languages) or (list(cfg.eval_languages) if not cfg.manifest else None)

@@ -14,7 +14,7 @@ from typing import Iterable
 from zoo.io import atomic_write_text
 
 SPLITS = ("train", "val", "test", "ood")
-KINDS = ("emoji", "flag", "photo", "user")
+KINDS = ("emoji", "flag", "photo", "user", "text")  # "text": distillation-only, no image
 
 
 @dataclass(frozen=True)

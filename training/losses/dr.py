@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import DistillBatch, DistillLoss
+from .base import DistillBatch, DistillLoss, no_images
 
 
 def kl_rows(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
@@ -28,6 +28,9 @@ class DistributionalReplication(DistillLoss):
         self.teacher_side = teacher_side
 
     def __call__(self, b: DistillBatch) -> torch.Tensor:
+        zero = no_images(b)
+        if zero is not None:
+            return zero
         scale = b.logit_scale.exp()
         teacher_text = b.t_x if self.teacher_side == "same" else b.t_e
         t = scale * teacher_text @ b.v.T

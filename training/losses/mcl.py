@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import DistillBatch, DistillLoss
+from .base import DistillBatch, DistillLoss, no_images
 from .contrastive import family_loss
 
 
@@ -17,6 +17,8 @@ class MultilingualContrastive(DistillLoss):
     name = "mcl"
 
     def __call__(self, b: DistillBatch) -> torch.Tensor:
-        image = family_loss(b.family, b.s_x, b.v, b.logit_scale, b.logit_bias)
+        image = no_images(b)
+        if image is None:  # only the first len(v) captions have an image of their own
+            image = family_loss(b.family, b.s_x[:len(b.v)], b.v, b.logit_scale, b.logit_bias)
         english = family_loss(b.family, b.s_x, b.t_e, b.logit_scale, b.logit_bias)
         return 0.5 * (image + english)

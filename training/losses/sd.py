@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import DistillBatch, DistillLoss
+from .base import DistillBatch, DistillLoss, no_images
 
 
 class SimilarityDistillation(DistillLoss):
@@ -17,5 +17,7 @@ class SimilarityDistillation(DistillLoss):
 
     def __call__(self, b: DistillBatch) -> torch.Tensor:
         text = F.mse_loss(b.s_x @ b.s_x.T, b.t_x @ b.t_x.T)
-        cross = F.mse_loss(b.s_x @ b.v.T, b.t_x @ b.v.T)
+        cross = no_images(b)
+        if cross is None:
+            cross = F.mse_loss(b.s_x @ b.v.T, b.t_x @ b.v.T)
         return text + cross
