@@ -15,7 +15,7 @@ import torch
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.records import Record
 from .data.selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
-from .features import cached_features, image_backbone_features, text_backbone_features
+from .features import cached_features, image_backbone_features, image_flatness, text_backbone_features
 
 TEXT_KEY = "e5-small-mean-query128"
 IMAGE_KEY = "effnet-lite0-224"
@@ -30,6 +30,7 @@ class EmbeddedFeatures:
     text_feats: np.ndarray  # [T, 384]
     images: list[str]
     image_feats: np.ndarray  # [I, 1280]
+    image_flat: np.ndarray  # [I, 1] flatness (what the photo-aware head reads beside the features)
 
     def __post_init__(self):
         self.text_index = {t: i for i, t in enumerate(self.texts)}
@@ -58,10 +59,13 @@ def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...
         for part, what in ((train_texts, "training text"), (eval_texts, "evaluation text")) if part])
     del text_tower
     # image paths are relative, so the corpus content hash goes into the key
+    tower = efficientnet_lite0_tower()
     image_feats = cached_features(f"{IMAGE_KEY}-{corpus_hash(root)[:16]}", images,
-                                  image_backbone_features(efficientnet_lite0_tower(), root), 4,
+                                  image_backbone_features(tower, root), 4,
                                   "EfficientNet features (cached once)", progress)
-    return EmbeddedFeatures(root, records, texts, text_feats, images, image_feats)
+    image_flat = cached_features(f"flatness-{IMAGE_KEY}-{corpus_hash(root)[:16]}", images, image_flatness(tower, root), 16,
+                                 "image flatness (cached once)", progress)
+    return EmbeddedFeatures(root, records, texts, text_feats, images, image_feats, image_flat)
 
 
 class HeadsEncoder:
@@ -85,4 +89,6 @@ class HeadsEncoder:
 
         rows = [self.feats.image_index[relative_image(self.feats.root, p)] for p in images]
         x = torch.from_numpy(self.feats.image_feats[rows])
+        if getattr(self.image_head, "needs_flatness", False):
+            x = torch.cat([x, torch.from_numpy(self.feats.image_flat[rows]).to(x.dtype)], 1)
         return torch.nn.functional.normalize(self.image_head(x), dim=-1).numpy()

@@ -125,3 +125,27 @@ def image_backbone_features(tower, root: Path | None) -> Callable[[list[str]], n
             return backbone(x).float().numpy()
 
     return compute
+
+
+def image_flatness(tower, root: Path | None) -> Callable[[list[str]], np.ndarray]:
+    """[N, 1] flatness of each image as the tower preprocesses it (`zoo.photo_head.flatness`)."""
+    from zoo.photo_head import flatness
+
+    def compute(paths: list[str]) -> np.ndarray:
+        full = [p if root is None or Path(p).is_absolute() else str(Path(root) / p) for p in paths]
+        with torch.inference_mode():
+            return flatness(tower.prepare(full)["pixel_values"]).reshape(-1, 1).float().numpy()
+
+    return compute
+
+
+def head_inputs(tower, feats: np.ndarray, images: list[str], root: Path | None, key: str,
+                progress: bool = True) -> np.ndarray:
+    """Cached pooled features as the tower's head reads them: a photo-aware head also reads each
+    image's flatness (cached here too, under the preprocessing and `key`)."""
+    if not getattr(tower.head, "needs_flatness", False):
+        return feats
+    settings = hashlib.sha256(json.dumps(tower.preprocess.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    flat = cached_features(f"flatness-{settings}-{key}", list(images), image_flatness(tower, root), 16,
+                           "image flatness (cached once)", progress)
+    return np.concatenate([feats, flat.astype(feats.dtype)], axis=1)

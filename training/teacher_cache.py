@@ -21,7 +21,7 @@ import torch
 
 from zoo.towers import HFTextTower, TimmImageTower
 
-from .features import cached_features, image_backbone_features, text_backbone_features
+from .features import cached_features, head_inputs, image_backbone_features, text_backbone_features
 
 
 def teacher_key(teacher) -> str:
@@ -81,7 +81,7 @@ def teacher_image_embeddings(teacher, images: Sequence[str], root: Path, corpus_
         feats = cached_features(f"{backbone}-{corpus_hash[:16]}", list(images),
                                 image_backbone_features(teacher.image, root), 4,
                                 "image backbone (cached once)", progress)
-        return _heads_image(teacher.image, feats)
+        return _heads_image(teacher.image, head_inputs(teacher.image, feats, list(images), root, corpus_hash[:16], progress))
     return cached_features(key, list(images),
                            lambda b: teacher.encode_image([str(Path(root) / p) for p in b], batch_size=16), 16,
                            "teacher image embeddings (cached once)", progress)

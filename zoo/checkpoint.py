@@ -30,8 +30,9 @@ from .dual_encoder import DualEncoder
 from .embeddings import CONFIG_KEY as TAIL_CONFIG_KEY
 from .embeddings import REMOTE_CODE_FILE, install_tail, remote_code, tail_of
 from .io import atomic_dir, atomic_write_json, atomic_write_text
+from .photo_head import head_from_settings
 from .preprocess import ImagePreprocess
-from .towers import HFTextTower, MLPHead, TimmImageTower
+from .towers import HFTextTower, TimmImageTower
 
 FORMAT = "lingualens-dual-encoder"
 FORMAT_VERSION = 1
@@ -252,7 +253,10 @@ def _load_timm_image(path: Path, cfg_path: Path, im: dict, tensors) -> TimmImage
         backbone_img = timm.create_model(im["arch"], pretrained=False, num_classes=0)
     except RuntimeError as exc:
         raise CheckpointError(f"{cfg_path}: unknown timm architecture {im['arch']!r}") from exc
-    head = MLPHead(im["head"]["dims"]) if im["head"] else None
+    try:
+        head = head_from_settings(im["head"]) if im["head"] else None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{cfg_path}: malformed image head settings ({exc})") from exc
     state = tensors("image.safetensors")
     _load_strict(backbone_img, {k[9:]: v for k, v in state.items() if k.startswith("backbone.")}, path / "image.safetensors")
     if head is not None:

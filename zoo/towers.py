@@ -147,11 +147,16 @@ class TimmImageTower(ImageTower):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         feats = self.backbone(pixel_values)
+        if getattr(self.head, "needs_flatness", False):  # the photo-aware head (zoo.photo_head)
+            from .photo_head import flatness, with_flatness
+
+            feats = with_flatness(feats, flatness(pixel_values))
         return self.head(feats) if self.head is not None else feats
 
     def settings(self) -> dict:
         return {"type": "timm", "arch": self.arch, "preprocess": self.preprocess.to_dict(),
-                "head": None if self.head is None else {"dims": self.head.dims}}
+                "head": None if self.head is None else
+                (self.head.settings() if hasattr(self.head, "settings") else {"dims": self.head.dims})}
 
 
 def as_numpy(x: torch.Tensor) -> np.ndarray:

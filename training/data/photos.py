@@ -47,12 +47,26 @@ def _matplotlib(filename: str) -> Callable[[], Image.Image]:
     return load
 
 
+def _gradio(relpath: str) -> Callable[[], Image.Image]:
+    def load() -> Image.Image:
+        import gradio
+
+        return Image.open(os.path.join(os.path.dirname(gradio.__file__), relpath))
+
+    return load
+
+
 @dataclass(frozen=True)
 class Photo:
     name: str
     load: Callable[[], Image.Image]
     captions: tuple[str, ...]  # in PHOTO_LANGUAGES order
     origin: str
+    concept: str = ""  # photos of one thing share a concept (default: the name)
+
+    @property
+    def concept_name(self) -> str:
+        return self.concept or self.name
 
 
 PHOTOS: tuple[Photo, ...] = (
@@ -72,4 +86,16 @@ PHOTOS: tuple[Photo, ...] = (
     Photo("flower", _sklearn("flower.jpg"), ("a flower", "una flor", "une fleur", "eine Blume", "un fiore", "uma flor", "цветок", "花", "花"), "scikit-learn flower.jpg (CC BY 2.0)"),
     Photo("temple", _sklearn("china.jpg"), ("a temple", "un templo", "un temple", "ein Tempel", "un tempio", "um templo", "храм", "寺庙", "寺院"), "scikit-learn china.jpg (CC BY 2.0)"),
     Photo("woman-in-uniform", _matplotlib("grace_hopper.jpg"), ("a woman in uniform", "una mujer con uniforme", "une femme en uniforme", "eine Frau in Uniform", "una donna in uniforme", "uma mulher de uniforme", "женщина в форме", "穿制服的女人", "制服を着た女性"), "matplotlib grace_hopper.jpg (public domain, US Navy)"),
+)
+
+_CHEETAH = ("a cheetah", "un guepardo", "un guépard", "ein Gepard", "un ghepardo", "um guepardo", "гепард", "猎豹", "チーター")
+# Validation photos for the photo-aware teacher's gate (`training.photo_gate`): real photos that
+# ship in gradio's wheel, kept apart from PHOTOS (the out-of-domain test set) so the gate is
+# never chosen on the photos it is scored on. Not in the corpus.
+GATE_PHOTOS: tuple[Photo, ...] = (
+    Photo("cheetah-running", _gradio("media_assets/images/cheetah.jpg"), _CHEETAH, "gradio media_assets/images/cheetah.jpg", "cheetah"),
+    Photo("cheetah-face", _gradio("media_assets/images/cheetah1.jpg"), _CHEETAH, "gradio media_assets/images/cheetah1.jpg", "cheetah"),
+    Photo("cheetah-cub", _gradio("test_data/cheetah2.jpg"), _CHEETAH, "gradio test_data/cheetah2.jpg", "cheetah"),
+    Photo("lion", _gradio("media_assets/images/lion.jpg"), ("a lion", "un león", "un lion", "ein Löwe", "un leone", "um leão", "лев", "狮子", "ライオン"), "gradio media_assets/images/lion.jpg"),
+    Photo("eiffel-tower", _gradio("media_assets/images/tower.jpg"), ("the Eiffel Tower", "la torre Eiffel", "la tour Eiffel", "der Eiffelturm", "la torre Eiffel", "a Torre Eiffel", "Эйфелева башня", "埃菲尔铁塔", "エッフェル塔"), "gradio media_assets/images/tower.jpg"),
 )
