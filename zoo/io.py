@@ -118,9 +118,25 @@ def load_image(source: Any, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
         raise ImageError(f"image {name} is {w}x{h}, over the {max_pixels / 1e6:.0f} MP limit")
     if w == 0 or h == 0:
         raise ImageError(f"image {name} has zero size")
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):  # 16-bit or float grey: scale, do not clip
+        image = _to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         canvas = Image.new("RGB", image.size, (255, 255, 255))
         canvas.paste(image, mask=image.getchannel("A"))
         return canvas
     return image.convert("RGB")
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer or float greyscale -> 8-bit "L". PIL's own conversion clips every value
+    above 255 to white; here 16-bit data is scaled by 1/257 (65535 -> 255) and float data in [0, 1]
+    by 255, so a 16-bit scan looks like its 8-bit twin."""
+    import numpy as np
+
+    a = np.asarray(image, dtype=np.float64)
+    if image.mode.startswith("I;16") or (image.mode == "I" and a.size and a.max() > 255):
+        a = a / 257.0
+    elif image.mode == "F" and a.size and a.max() <= 1.0:
+        a = a * 255.0
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
