@@ -185,19 +185,19 @@ def build_ui(service, teacher: str, student: str):
                 trigger(do_search, [query, t_dd, s_dd, backend, k, use_up, session], outs, api_name="search" if trigger == go.click else False)
         with gr.Tab("Image query"):
             with gr.Row():
-                image = gr.Image(type="filepath", label="Your image", height=260)
+                image = gr.Image(type="filepath", label="Your image", height=260, elem_id="image-query")
                 with gr.Column():
                     lang = gr.Dropdown(LANGUAGES, value="en", label="Captions in")
-                    go_img = gr.Button("Find similar images and captions", variant="primary")
+                    go_img = gr.Button("Find similar images and captions", variant="primary", elem_id="image-search-button")
             i_msg = gr.Markdown()
             with gr.Row():
                 with gr.Column():
                     it_label = gr.Markdown()
-                    it_gal = gr.Gallery(label="Teacher", columns=4, height=320)
+                    it_gal = gr.Gallery(label="Teacher", columns=4, height=320, elem_id="image-teacher-gallery")
                     it_caps = gr.Markdown()
                 with gr.Column():
                     is_label = gr.Markdown()
-                    is_gal = gr.Gallery(label="Student", columns=4, height=320)
+                    is_gal = gr.Gallery(label="Student", columns=4, height=320, elem_id="image-student-gallery")
                     is_caps = gr.Markdown()
             i_ov = gr.Markdown()
             go_img.click(do_image, [image, t_dd, s_dd, backend, k, lang, session],

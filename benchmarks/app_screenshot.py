@@ -38,6 +38,33 @@ def screenshot_search(url: str, query: str, path: Path, timeout_ms: int = 60_000
     return counts
 
 
+def image_search(url: str, image: Path, path: Path, timeout_ms: int = 60_000) -> tuple[list[str], list[str]]:
+    """Upload `image` in the Image query tab, search, save a PNG; the captions each gallery shows
+    (teacher, student), in rank order."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        raise FileNotFoundError("Debian chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.goto(url, wait_until="load")
+        page.get_by_role("tab", name="Image query").click()
+        page.locator("#image-query input[type=file]").set_input_files(str(image))
+        page.wait_for_selector("#image-query img", timeout=timeout_ms)  # the upload has landed
+        page.click("#image-search-button")
+        page.wait_for_selector("#image-teacher-gallery img", timeout=timeout_ms)
+        page.wait_for_selector("#image-student-gallery img", timeout=timeout_ms)
+        page.wait_for_timeout(1000)
+        captions = tuple(page.locator(f"#{side} .gallery-item .caption-label").all_inner_texts()
+                         for side in ("image-teacher-gallery", "image-student-gallery"))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        browser.close()
+    return captions
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.app_screenshot", description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:7860/")

@@ -157,3 +157,16 @@ def test_browser_search_shows_both_galleries(server):
     teacher_imgs, student_imgs = screenshot_search(server, "собака", ARTIFACTS / "app-search.png")
     assert teacher_imgs >= 1 and student_imgs >= 1
     assert (ARTIFACTS / "app-search.png").stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_browser_image_query_shows_both_galleries(server, tmp_path):
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from benchmarks.app_screenshot import image_search
+
+    photo = tmp_path / "query.png"
+    Image.new("RGB", (64, 48), "orange").save(photo)
+    teacher, student = image_search(server, photo, ARTIFACTS / "app-image-search.png")
+    assert teacher and student
+    assert all(caption for caption in teacher)  # every result names what it shows

@@ -21,6 +21,29 @@ FAMILIES = ("clip", "siglip")
 DEFAULT_LOSSES = ("dr", "ed")
 
 
+def is_current(name: str, chash: str, teacher: str | None = None, log=print) -> bool:
+    """Built, from this corpus, by this teacher recipe, and (for a student) from the teacher now in
+    the zoo: anything older is rebuilt."""
+    from .teacher_cache import checkpoint_key
+    from .teachers import RECIPE_VERSION
+
+    path = zoo_checkpoint(name)
+    if not is_checkpoint(path):
+        return False
+    meta = json.loads((path / CONFIG_NAME).read_text()).get("meta", {})
+    if meta.get("corpus_hash") != chash:
+        log(f"{name} was built from another corpus: rebuilding it")
+        return False
+    if teacher is None and meta.get("recipe_version", 1) < RECIPE_VERSION:
+        log(f"{name} is an older teacher recipe (version {meta.get('recipe_version', 1)} < {RECIPE_VERSION}): rebuilding it")
+        return False
+    if teacher is not None and meta.get("teacher_key") != checkpoint_key(
+            json.loads((zoo_checkpoint(teacher) / CONFIG_NAME).read_text())):
+        log(f"{name} was distilled from another version of {teacher}: rebuilding it")
+        return False
+    return True
+
+
 def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool = True, log=print) -> list[str]:
     from .data.corpus import build_corpus, corpus_hash, default_corpus_path
     from .distill import DistillConfig, default_train_config, run
@@ -33,21 +56,9 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
         build_corpus(progress=progress)
         built.append("corpus")
     chash = corpus_hash()
-
-    def current(name: str) -> bool:
-        """Built, and from this corpus: a model of an older corpus (or before the field existed) is rebuilt."""
-        path = zoo_checkpoint(name)
-        if not is_checkpoint(path):
-            return False
-        meta = json.loads((path / CONFIG_NAME).read_text()).get("meta", {})
-        if meta.get("corpus_hash") != chash:
-            log(f"{name} was built from another corpus: rebuilding it")
-            return False
-        return True
-
     for family in families:
         teacher = f"lit-e5s-effl0-{family}"
-        if not current(teacher):
+        if not is_current(teacher, chash, log=log):
             log(f"aligning teacher {teacher} …")
             start = time.perf_counter()
             build_teacher(TeacherConfig(family=family), TrainConfig(), progress=progress)
@@ -58,7 +69,7 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
             from .distill import student_name
 
             name = student_name(cfg)
-            if not current(name):
+            if not is_current(name, chash, teacher, log=log):
                 log(f"distilling student {name} …")
                 start = time.perf_counter()
                 run(cfg, default_train_config(), progress=progress)

@@ -42,7 +42,7 @@ from .losses.base import DistillBatch
 from .losses.combine import CombinedLoss, parse_weights
 from .losses.hidden import hidden_relation_loss
 from .students import RECIPES, StudentRecipe, Vocabulary, build_student, kept_layer_indices, vocabulary_texts
-from .teacher_cache import teacher_image_embeddings, teacher_text_embeddings
+from .teacher_cache import teacher_image_embeddings, teacher_key, teacher_text_embeddings
 from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 
 
@@ -392,7 +392,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     if not hasattr(teacher.image, "backbone"):  # an open_clip/transformers image tower: stored by reference
         student.meta["image_reference"] = str(Path(cfg.teacher).resolve()) if Path(cfg.teacher).exists() else cfg.teacher
     student.meta.update({
-        "role": "student", "teacher": cfg.teacher,
+        "role": "student", "teacher": cfg.teacher, "teacher_key": teacher_key(teacher),
         "languages": sorted({r.language for r in data.records if r.split == "train"}),
         "held_out_languages": [] if cfg.manifest else sorted(HELD_OUT_LANGUAGES),
         "corpus_hash": "" if cfg.manifest else corpus_hash(data.root),

@@ -24,18 +24,23 @@ from zoo.towers import HFTextTower, TimmImageTower
 from .features import cached_features, head_inputs, image_backbone_features, text_backbone_features
 
 
+def checkpoint_key(cfg: dict) -> str:
+    """The identity of a zoo checkpoint from its config alone (weight-file hashes and settings)."""
+    ident = {"files": cfg["files"], "text": cfg.get("text"), "image": cfg.get("image")}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def teacher_key(teacher) -> str:
     """A stable identity for a teacher's weights and input settings."""
     cfg = getattr(teacher, "meta", {}).get("config")
     if cfg and "files" in cfg:
-        ident = {"files": cfg["files"], "text": cfg.get("text"), "image": cfg.get("image")}
-    else:
-        h = hashlib.sha256()
-        for name, tensor in sorted(teacher.state_dict().items()):
-            if not name.endswith("position_ids"):
-                h.update(name.encode())
-                h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        ident = {"weights": h.hexdigest(), "name": getattr(teacher, "name", "")}
+        return checkpoint_key(cfg)
+    h = hashlib.sha256()
+    for name, tensor in sorted(teacher.state_dict().items()):
+        if not name.endswith("position_ids"):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    ident = {"weights": h.hexdigest(), "name": getattr(teacher, "name", "")}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 

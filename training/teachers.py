@@ -44,6 +44,9 @@ from .losses.contrastive import family_loss
 from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 
 E5_HIDDEN, EFFNET_FEATURES = 384, 1280
+# Bumped when the teacher recipe changes what a teacher is, so `training.build_zoo` rebuilds older
+# ones (and, through the teacher's identity, their students). 2: the photo-aware image head.
+RECIPE_VERSION = 2
 
 
 @dataclass
@@ -228,7 +231,7 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
     if drift > 1e-4:
         raise RuntimeError(f"assembled teacher differs from its cached-feature twin by {drift:.2e}")
     best = max(history, key=lambda h: h["val_score"]) if history else {}
-    model.meta.update({"role": "teacher", "languages": sorted({r.language for r in feats.records if r.split == "train"}),
+    model.meta.update({"role": "teacher", "recipe_version": RECIPE_VERSION, "languages": sorted({r.language for r in feats.records if r.split == "train"}),
                        "held_out_languages": sorted(HELD_OUT_LANGUAGES), "corpus_hash": corpus_hash(feats.root),
                        "frozen_towers": {"text": TEXT_KEY, "image": IMAGE_KEY},
                        "training": {"config": asdict(cfg), "train": asdict(train_cfg), "best_epoch": best.get("epoch"),
