@@ -1,27 +1,17 @@
 """The app end to end: served on a free port, queried through gradio_client and driven in headless
 Chromium; plus the service's refusals (empty/huge queries, bad uploads, traversal, broken models)."""
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests.app_server import running_app
 from tests.tiny import tiny_dual_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -45,30 +35,8 @@ def service(tiny_zoo, small_corpus):
 
 @pytest.fixture(scope="module")
 def server(tiny_zoo, small_corpus):
-    port = free_port()
-    env = {**os.environ, "LINGUALENS_HOME": str(tiny_zoo), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py", "--no-build", "--port", str(port), "--teacher", "app-teacher",
-                             "--student", "app-student", "--corpus", str(small_corpus)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {proc.stdout.read()[-3000:]}")
-            time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError("app did not come up in 180 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(tiny_zoo, "--teacher", "app-teacher", "--student", "app-student", "--corpus", str(small_corpus)) as url:
+        yield url
 
 
 def test_service_rejects_empty_and_truncates_huge_queries(service):

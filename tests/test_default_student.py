@@ -54,3 +54,30 @@ def test_held_out_words_for_cat_find_cats_with_the_student_too(default_zoo):
             found_by_teacher += 1
             assert cats & set(student_panel.ids), (lang, word, [h[1] for h in student_panel.hits])
     assert found_by_teacher >= 2  # otherwise the test could not fail
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(3600)
+def test_browser_cat_photo_finds_cats_with_the_photo_aware_teacher(default_zoo, tmp_path):
+    """Upload a photo of a cat (the gallery's own cat photo, mirrored and cropped, so it is not the
+    same file) in the Image query tab: the teacher's top results show a cat."""
+    import shutil
+
+    from PIL import ImageOps
+
+    from benchmarks.app_screenshot import image_search
+    from tests.app_server import running_app
+    from training.data.photos import PHOTOS
+
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    cat = next(p for p in PHOTOS if p.name == "cat").load().convert("RGB")
+    w, h = cat.size
+    query = tmp_path / "my-cat.jpg"
+    ImageOps.mirror(cat).crop((w // 10, h // 10, w - w // 20, h - h // 20)).save(query, quality=85)
+    with running_app(default_zoo, "--teacher", "lit-e5s-effl0-clip", "--student", "lit-e5s-effl0-clip-half-dr",
+                     timeout_s=900) as url:
+        teacher, student = image_search(url, query, tmp_path / "cat-photo-search.png", timeout_ms=300_000)
+    assert teacher and student
+    assert any(re.search(r"\bcats?\b", c, re.IGNORECASE) for c in teacher), teacher
