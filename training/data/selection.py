@@ -7,8 +7,7 @@ Evaluation reads the whole corpus instead (`training.evaluation.multilingual`).
 
 Teacher heads train on the `emoji`-package names (14 languages) and the CLDR territory names of
 flags. Students also distill on the train-split CLDR annotation names of every non-held-out
-language and on CLDR display names (`display_names`), up to a text budget
-(`DEFAULT_TEXT_BUDGET` distinct captions, English anchors always in).
+language, up to a text budget (`DEFAULT_TEXT_BUDGET` distinct captions, English anchors always in).
 """
 from __future__ import annotations
 
@@ -18,11 +17,9 @@ from .languages import HELD_OUT_LANGUAGES
 from .records import Record
 
 DEFAULT_TRAIN_SOURCES: tuple[str, ...] = ("emoji", "cldr")
-# Students distill on the CLDR emoji names of every non-held-out language too, and on CLDR display
-# names (languages, scripts, currencies, units: `display_names`, text with no image), capped at a
-# text budget that keeps the first start of the app within minutes (results/vocabulary.md); the
-# display names were kept on the validation split (results/text_sources.md).
-DEFAULT_DISTILL_SOURCES: tuple[str, ...] = ("emoji", "cldr", "cldr-name", "cldr-display")
+# Students distill on the CLDR emoji names of every non-held-out language too, capped at a text
+# budget that keeps the first start of the app within minutes (measured in results/vocabulary.md).
+DEFAULT_DISTILL_SOURCES: tuple[str, ...] = ("emoji", "cldr", "cldr-name")
 DEFAULT_TEXT_BUDGET = 50_000
 # Photos (source "lingualens", split "ood") are never trained on, but the suite's VQA reads them.
 ALWAYS_KEPT_SOURCES = ("lingualens",)
