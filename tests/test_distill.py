@@ -248,3 +248,25 @@ def test_relation_term_trains_and_is_refused_for_a_foreign_student(tiny_teacher,
     assert main(cli_args(small_corpus, ["--hidden-weight", "1.0", "--student-init", "/nonexistent",
                                         "--name", "tiny-hidden-2"])) == 2
     assert "--hidden-weight needs a student cut from the teacher's own text tower" in capsys.readouterr().err
+
+
+def test_a_changed_teacher_never_resumes_the_old_teachers_run(tiny_teacher, small_corpus, session_home):
+    """Runs resume by settings; a retrained teacher (same name, new weights) must start afresh."""
+    import torch
+
+    from training.distill import main
+    from zoo.checkpoint import save_checkpoint
+    from zoo.paths import cache_dir, zoo_dir
+
+    teacher = tiny_dual_encoder("clip", seed=3)
+    save_checkpoint(teacher, zoo_dir() / "tiny-teacher-b")
+    args = cli_args(small_corpus, ["--loss", "fd", "--name", "tiny-b", "--epochs", "1"])
+    args[args.index("tiny-teacher")] = "tiny-teacher-b"
+    assert main(args) == 0
+    runs = lambda: sorted(p.name for p in (cache_dir() / "runs").iterdir() if p.name.startswith("tiny-b-"))  # noqa: E731
+    assert len(runs()) == 1
+    with torch.no_grad():
+        teacher.text.projection.weight.mul_(-1)
+    save_checkpoint(teacher, zoo_dir() / "tiny-teacher-b")
+    assert main(args) == 0
+    assert len(runs()) == 2

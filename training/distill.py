@@ -370,7 +370,9 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
             return box[0]
         return _val_score(tower, data, langs)
 
-    run_key = hashlib.sha256(json.dumps([asdict(cfg), asdict(train_cfg)], sort_keys=True).encode()).hexdigest()[:12]
+    # a rerun resumes its own run only: same settings, same teacher weights, same training text
+    ident = [asdict(cfg), asdict(train_cfg), teacher_key(teacher), hashlib.sha256("\n".join(data.texts).encode()).hexdigest()]
+    run_key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]
     out_dir = cache_dir() / "runs" / f"{name}-{run_key}"
     trainer = Trainer(module, train_cfg, out_dir, batches, loss_fn, val, progress=progress, rank=rank, world_size=world)
     trainer.fit()

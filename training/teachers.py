@@ -209,7 +209,8 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
     dest = zoo_checkpoint(name)
     started = time.perf_counter()
     feats = load_embedded_features(corpus, cfg.languages, progress=progress, sources=cfg.train_sources)
-    run_key = hashlib.sha256(json.dumps([asdict(cfg), asdict(train_cfg), str(feats.root)], sort_keys=True).encode()).hexdigest()[:12]
+    run_key = hashlib.sha256(json.dumps([asdict(cfg), asdict(train_cfg), str(feats.root), corpus_hash(feats.root)],
+                                        sort_keys=True).encode()).hexdigest()[:12]
     heads, history = train_heads(feats, cfg, train_cfg, cache_dir() / "runs" / f"{name}-{run_key}", progress)
     image_head, gate_choice = photo_head(heads, feats, cfg, progress) if cfg.photo_head else (heads.image_head, None)
 
