@@ -10,7 +10,8 @@ validation signals choose it, and neither touches the out-of-domain test photos:
 - photos: the gate photos (`GATE_PHOTOS`: five real photos of three things that ship in gradio),
   each queried by its captions in nine languages against the val emoji+flag gallery plus the
   gate photos. Among the gates that keep drawings, the one that finds them most often (R@10)
-  wins; ties go to the gate that changes drawings least (lowest mean photo weight on them).
+  wins; ties go to the gentlest gate: the lowest mean photo weight on drawings, then the lowest
+  ceiling, then the narrowest flatness range counted as photo-like (lowest `high`).
 
 Five photos are a thin signal: the drawing constraint does most of the work, and
 `benchmarks/photos.py` reports the chosen gate on the test photos with intervals.
@@ -127,7 +128,7 @@ def choose_gate(head: nn.Module, classifier: nn.Linear, class_text: torch.Tensor
         keeps = scores["emoji_R@10"] >= head_only["emoji_R@10"] - max_emoji_drop
         rows.append({**asdict(gate), **scores, "drawing_weight": round(drawn_weight, 4),
                      "keeps_drawings": keeps, "chosen": False})
-        key = (scores["photo_R@10"], -drawn_weight)
+        key = (scores["photo_R@10"], -drawn_weight, -ceiling, -high)  # then the gentlest gate
         if keeps and (best_key is None or key > best_key):
             best, best_key = len(rows) - 1, key
     if best is None:  # no gate keeps drawings: the trained head alone (photo weight 0)
