@@ -1,4 +1,5 @@
-"""python -m benchmarks.app_screenshot --query собака — a screenshot of a running app answering a query.
+"""python -m benchmarks.app_screenshot --query собака — a screenshot of a running app answering a query
+(`--image PHOTO`: an image query instead).
 
 Drives Debian's Chromium through Playwright (no browser download; flags for a closed network).
 The browser test uses the same function, so what CI checks is what this command records.
@@ -69,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.app_screenshot", description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
     parser.add_argument("--query", default="собака")
+    parser.add_argument("--image", type=Path, default=None, help="search with this image (Image query tab) instead")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "app-search-ru.png")
     args = parser.parse_args(argv)
+    if args.image is not None:
+        teacher_caps, student_caps = image_search(args.url, args.image, args.out)
+        print(f"{args.out}: teacher shows {teacher_caps}; student shows {student_caps}")
+        return 0
     teacher, student = screenshot_search(args.url, args.query, args.out)
     print(f"{args.out}: {teacher} teacher and {student} student images for {args.query!r}")
     return 0
