@@ -2,9 +2,9 @@
 
     python app.py [--host 127.0.0.1] [--port 7860] [--teacher NAME] [--student NAME] [--no-build]
 
-On a fresh checkout it first builds what search needs (corpus -> CLIP-style teacher -> its
-half-size DR student, ≈8 min on 2 cores), serves, and builds the rest of the default zoo and
-the ONNX exports in the background. This file is only the UI: every answer comes from
+On a fresh checkout it first builds what search needs (corpus -> CLIP-style teacher), serves,
+then distills the teacher's half-size DR student in the background (the student panel fills in
+by itself when it is ready), then the rest of the default zoo and the ONNX exports. This file is only the UI: every answer comes from
 `search.service.SearchService`, which the tests and the Gradio API use too.
 """
 from __future__ import annotations
@@ -31,21 +31,29 @@ PREFERRED = {"teacher": "lit-e5s-effl0-clip", "student": "lit-e5s-effl0-clip-hal
 
 
 def ensure_minimal_zoo(log=print) -> list[str]:
-    """Build, in the foreground, only what a first search needs."""
+    """Build, in the foreground, only what a first search needs: the corpus and the teacher (the
+    student follows in the background, so the page is usable minutes earlier)."""
     from training.build_zoo import build_default_zoo
 
-    return build_default_zoo(families=("clip",), losses=("dr",), progress=True, log=log)
+    return build_default_zoo(families=("clip",), losses=(), progress=True, log=log)
 
 
-def build_rest_in_background() -> threading.Thread:
+def build_rest_in_background(record: bool = False) -> threading.Thread:
     def work():
         try:
             from export.onnx import export_model
             from training.build_zoo import build_default_zoo
             from zoo.paths import export_dir
 
+            def status(message: str) -> None:
+                STATUS["background"] = message.strip()
+
+            status("distilling the default student (it appears in the student panel when ready) …")
+            built = build_default_zoo(families=("clip",), losses=("dr",), progress=False, log=status)
+            if record and built:
+                record_startup(time.perf_counter() - STARTED, built, key="first_run_student")
             STATUS["background"] = "building the rest of the default zoo (SigLIP teacher, ED students) …"
-            build_default_zoo(log=lambda m: STATUS.update(background=m.strip()))
+            build_default_zoo(progress=False, log=status)
             for name in ("lit-e5s-effl0-clip-half-dr", "lit-e5s-effl0-siglip-half-dr",
                          "lit-e5s-effl0-clip-half-ed", "lit-e5s-effl0-siglip-half-ed"):
                 if not (export_dir() / name / "lingualens_onnx.json").is_file():
@@ -60,12 +68,12 @@ def build_rest_in_background() -> threading.Thread:
     return thread
 
 
-def record_startup(seconds: float, built: list[str]) -> None:
+def record_startup(seconds: float, built: list[str], key: str | None = None) -> None:
     from zoo.io import atomic_write_json
 
     path = Path(__file__).resolve().parent / "results" / "app_startup.json"
     data = json.loads(path.read_text()) if path.is_file() else {}
-    key = "first_run" if built else "later_start"
+    key = key or ("first_run" if built else "later_start")
     data[key] = {"seconds_to_ready": round(seconds, 1), "built": built, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
         atomic_write_json(path, data)
@@ -229,8 +237,16 @@ def build_ui(service, teacher: str, student: str):
                 return gr.update(choices=t), gr.update(choices=s), gr.update(choices=t + s)
 
             refresh.click(refresh_models, None, [t_dd, s_dd, zoo_dd], api_name=False)
+        def tick(current_student):
+            """The status line; and the student dropdown filled in once the background build has one."""
+            line = f"<small>background: {STATUS['background']}</small>"
+            if current_student:
+                return line, gr.update()
+            students = choices()[1]
+            return line, (gr.update(choices=students, value=pick(PREFERRED["student"], students)) if students else gr.update())
+
         timer = gr.Timer(5.0)
-        timer.tick(lambda: f"<small>background: {STATUS['background']}</small>", None, status, api_name=False)
+        timer.tick(tick, s_dd, [status, s_dd], api_name=False)
     return demo
 
 
@@ -281,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         record_startup(ready, built)
         # Started only now: first imports of transformers' lazy modules are not thread-safe, and
         # the foreground has imported everything it needs by this point.
-        build_rest_in_background()
+        build_rest_in_background(record=True)
     print(f"LinguaLens ready at http://{args.host}:{args.port} after {ready:.0f} s", flush=True)
     try:
         while True:

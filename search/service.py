@@ -144,7 +144,11 @@ class SearchService:
         return None
 
     def _search(self, name: str, backend: str, vectors_fn, k: int, uploads: list[str], notice: str | None) -> Panel:
-        panel = Panel(model=name)
+        panel = Panel(model=name or "student")
+        if not name:
+            panel.error = ("no model chosen yet — on a first start the student is distilled in the background "
+                           "and appears here by itself in a few minutes")
+            return panel
         try:
             enc = self.encoder(name, backend)
             index = self.index(name, backend, enc)

@@ -76,6 +76,13 @@ def test_uploads_are_validated_and_kept_per_session(service, tmp_path):
     assert mine[0] not in mine_only
 
 
+def test_before_the_student_exists_the_teacher_answers_and_the_student_panel_says_why(service):
+    result = service.search_text("perro", "app-teacher", None)
+    teacher, student = result["panels"]
+    assert teacher.ids and not teacher.error
+    assert student.error and "distilled in the background" in student.error and result["overlap"] is None
+
+
 def test_zoo_entry_refuses_traversal(service):
     with pytest.raises(ValueError, match="invalid model name"):
         service.zoo_entry("../../etc")
