@@ -33,8 +33,8 @@ from zoo.registry import zoo_checkpoint
 from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
-from .data.records import Record
 from .data.display_names import KIND as TEXT_ONLY, SOURCE as DISPLAY_SOURCE, display_name_records
+from .data.records import Record
 from .data.selection import (DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET, cap_training_text, training_texts,
                              training_view)
 from .evaluation.suite import evaluate, relative_image

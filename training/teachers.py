@@ -29,8 +29,8 @@ from torch import nn
 from zoo.card import model_card
 from zoo.checkpoint import save_checkpoint
 from zoo.paths import cache_dir
-from zoo.registry import zoo_checkpoint
 from zoo.photo_head import DEFAULT_PROMPT, PhotoAwareHead, flatness, with_flatness
+from zoo.registry import zoo_checkpoint
 from zoo.towers import MLPHead
 
 from .config import add_dataclass_args, from_args
@@ -149,7 +149,7 @@ def train_heads(feats: EmbeddedFeatures, cfg: TeacherConfig, train_cfg: TrainCon
     return heads, history
 
 
-def photo_head(heads: TeacherHeads, feats: EmbeddedFeatures, cfg: TeacherConfig, progress: bool = True):
+def build_photo_head(heads: TeacherHeads, feats: EmbeddedFeatures, cfg: TeacherConfig, progress: bool = True):
     """The trained image head mixed with ConSE semantics, its gate chosen on validation data
     (`training.photo_gate`); returns (head, choice)."""
     import copy
@@ -212,7 +212,7 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
     run_key = hashlib.sha256(json.dumps([asdict(cfg), asdict(train_cfg), str(feats.root), corpus_hash(feats.root)],
                                         sort_keys=True).encode()).hexdigest()[:12]
     heads, history = train_heads(feats, cfg, train_cfg, cache_dir() / "runs" / f"{name}-{run_key}", progress)
-    image_head, gate_choice = photo_head(heads, feats, cfg, progress) if cfg.photo_head else (heads.image_head, None)
+    image_head, gate_choice = build_photo_head(heads, feats, cfg, progress) if cfg.photo_head else (heads.image_head, None)
 
     # Reports: the aligned teacher on held-out concepts, against chance and a random projection.
     encoder = HeadsEncoder(feats, heads.text, image_head)
