@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def screenshot_search(url: str, query: str, path: Path, timeout_ms: int = 60_000) -> tuple[int, int]:
-    """Type `query`, click Search, wait for both galleries, save a PNG; (teacher, student) image counts."""
+@contextmanager
+def _page(url: str, height: int):
+    """A headless Debian-Chromium page on `url`, closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
@@ -24,46 +26,44 @@ def screenshot_search(url: str, query: str, path: Path, timeout_ms: int = 60_000
         raise FileNotFoundError("Debian chromium is not installed (apt-get install chromium)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(url, wait_until="load")  # not "networkidle": the status timer keeps polling
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": height})
+            page.goto(url, wait_until="load")  # not "networkidle": the status timer keeps polling
+            yield page
+        finally:
+            browser.close()
+
+
+def _wait_and_shoot(page, galleries: tuple[str, str], path: Path, timeout_ms: int, full_page: bool = False) -> None:
+    for gallery in galleries:
+        page.wait_for_selector(f"#{gallery} img", timeout=timeout_ms)
+    page.wait_for_timeout(1000)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=full_page)
+
+
+def screenshot_search(url: str, query: str, path: Path, timeout_ms: int = 60_000) -> tuple[int, int]:
+    """Type `query`, click Search, wait for both galleries, save a PNG; (teacher, student) image counts."""
+    galleries = ("teacher-gallery", "student-gallery")
+    with _page(url, 1100) as page:
         page.wait_for_selector("#query textarea", timeout=timeout_ms)
         page.fill("#query textarea", query)
         page.click("#search-button")
-        page.wait_for_selector("#teacher-gallery img", timeout=timeout_ms)
-        page.wait_for_selector("#student-gallery img", timeout=timeout_ms)
-        page.wait_for_timeout(1000)
-        counts = page.locator("#teacher-gallery img").count(), page.locator("#student-gallery img").count()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path))
-        browser.close()
-    return counts
+        _wait_and_shoot(page, galleries, path, timeout_ms)
+        return tuple(page.locator(f"#{g} img").count() for g in galleries)
 
 
 def image_search(url: str, image: Path, path: Path, timeout_ms: int = 60_000) -> tuple[list[str], list[str]]:
     """Upload `image` in the Image query tab, search, save a PNG; the captions each gallery shows
     (teacher, student), in rank order."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if not chromium:
-        raise FileNotFoundError("Debian chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
-        page.goto(url, wait_until="load")
+    galleries = ("image-teacher-gallery", "image-student-gallery")
+    with _page(url, 1300) as page:
         page.get_by_role("tab", name="Image query").click()
         page.locator("#image-query input[type=file]").set_input_files(str(image))
         page.wait_for_selector("#image-query img", timeout=timeout_ms)  # the upload has landed
         page.click("#image-search-button")
-        page.wait_for_selector("#image-teacher-gallery img", timeout=timeout_ms)
-        page.wait_for_selector("#image-student-gallery img", timeout=timeout_ms)
-        page.wait_for_timeout(1000)
-        captions = tuple(page.locator(f"#{side} .gallery-item .caption-label").all_inner_texts()
-                         for side in ("image-teacher-gallery", "image-student-gallery"))
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
-        browser.close()
-    return captions
+        _wait_and_shoot(page, galleries, path, timeout_ms, full_page=True)
+        return tuple(page.locator(f"#{g} .gallery-item .caption-label").all_inner_texts() for g in galleries)
 
 
 def main(argv: list[str] | None = None) -> int:

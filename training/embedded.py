@@ -15,7 +15,7 @@ import torch
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.records import Record
 from .data.selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
-from .features import cached_features, image_backbone_features, image_flatness, text_backbone_features
+from .features import cached_features, flatness_features, image_backbone_features, text_backbone_features
 
 TEXT_KEY = "e5-small-mean-query128"
 IMAGE_KEY = "effnet-lite0-224"
@@ -63,8 +63,7 @@ def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...
     image_feats = cached_features(f"{IMAGE_KEY}-{corpus_hash(root)[:16]}", images,
                                   image_backbone_features(tower, root), 4,
                                   "EfficientNet features (cached once)", progress)
-    image_flat = cached_features(f"flatness-{IMAGE_KEY}-{corpus_hash(root)[:16]}", images, image_flatness(tower, root), 16,
-                                 "image flatness (cached once)", progress)
+    image_flat = flatness_features(tower, images, root, corpus_hash(root)[:16], progress)  # the teacher cache's key too
     return EmbeddedFeatures(root, records, texts, text_feats, images, image_feats, image_flat)
 
 
@@ -90,5 +89,7 @@ class HeadsEncoder:
         rows = [self.feats.image_index[relative_image(self.feats.root, p)] for p in images]
         x = torch.from_numpy(self.feats.image_feats[rows])
         if getattr(self.image_head, "needs_flatness", False):
-            x = torch.cat([x, torch.from_numpy(self.feats.image_flat[rows]).to(x.dtype)], 1)
+            from zoo.photo_head import with_flatness
+
+            x = with_flatness(x, torch.from_numpy(self.feats.image_flat[rows]))
         return torch.nn.functional.normalize(self.image_head(x), dim=-1).numpy()

@@ -19,14 +19,14 @@ Five photos are a thin signal: the drawing constraint does most of the work, and
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.photo_head import DEFAULT_PROMPT, Gate, PhotoAwareHead
+from zoo.photo_head import DEFAULT_PROMPT, Gate, PhotoAwareHead, with_flatness
 
 from .evaluation.retrieval import first_hit_ranks
 
@@ -66,6 +66,7 @@ class GateChoice:
     gate: Gate
     table: list[dict]  # one row per gate tried, the chosen one marked
     head_only: dict
+    evidence: dict = field(default_factory=dict)  # what the built head does to drawings (`drawing_evidence`)
 
 
 @torch.inference_mode()
@@ -138,12 +139,28 @@ def choose_gate(head: nn.Module, classifier: nn.Linear, class_text: torch.Tensor
     return GateChoice(Gate(chosen["floor"], chosen["ceiling"], chosen["low"], chosen["high"]), rows, head_only)
 
 
+@torch.inference_mode()
+def drawing_evidence(head: PhotoAwareHead, feats, data: GateData) -> dict:
+    """How flat the corpus drawings and the gate photos are, and how far the built head moves any
+    drawing from its trained embedding (all splits: the claim is about every drawing)."""
+    rows = sorted({feats.image_index[r.image] for r in feats.records if r.kind in ("emoji", "flag")})
+    flat = torch.from_numpy(feats.image_flat[rows])
+    x = with_flatness(torch.from_numpy(feats.image_feats[rows]), flat)
+    change = (head(x) - F.normalize(head.head(x[:, :-1]), dim=-1)).abs().max()
+    return {"drawings": len(rows), "drawing_flatness_min": round(float(flat.min()), 4),
+            "gate_photo_flatness_max": round(float(data.photos[:, -1].max()), 4),
+            "max_change_on_drawings": float(change)}
+
+
 def gate_table_markdown(choice: GateChoice, limit: int = 12) -> str:
     """The chosen gate and its strongest rivals, as the teacher card shows them."""
     rows = sorted(choice.table, key=lambda r: (not r["chosen"], not r["keeps_drawings"], -r["photo_R@10"]))[:limit]
-    h = choice.head_only
+    h, e = choice.head_only, choice.evidence
     lines = [f"Trained head alone: emoji val R@10 {h['emoji_R@10']:.3f}, gate-photo R@10 {h['photo_R@10']:.3f}. "
              f"A gate may cost drawings at most {MAX_EMOJI_DROP:.3f}.", "",
+             *([f"Flatness: every one of the {e['drawings']:,} corpus drawings ≥ {e['drawing_flatness_min']:.2f}, every gate "
+                f"photo ≤ {e['gate_photo_flatness_max']:.2f}; the chosen head moves no drawing's embedding by more than "
+                f"{e['max_change_on_drawings']:.1e}.", ""] if e else []),
              "| floor | ceiling | flatness ramp | emoji val R@10 | gate-photo R@10 | mean weight on drawings | keeps drawings |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
@@ -153,5 +170,5 @@ def gate_table_markdown(choice: GateChoice, limit: int = 12) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["MAX_EMOJI_DROP", "GateData", "gate_data", "GateChoice", "choose_gate", "class_prompts", "imagenet_classes",
+__all__ = ["MAX_EMOJI_DROP", "GateData", "gate_data", "drawing_evidence", "GateChoice", "choose_gate", "class_prompts", "imagenet_classes",
            "gate_table_markdown"]

@@ -157,7 +157,7 @@ def build_photo_head(heads: TeacherHeads, feats: EmbeddedFeatures, cfg: TeacherC
     from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_classifier, efficientnet_lite0_tower
 
     from .features import cached_features, text_backbone_features
-    from .photo_gate import choose_gate, class_prompts, gate_data
+    from .photo_gate import choose_gate, class_prompts, drawing_evidence, gate_data
 
     heads.eval()
     text_tower = e5_small_text_tower()
@@ -178,11 +178,12 @@ def build_photo_head(heads: TeacherHeads, feats: EmbeddedFeatures, cfg: TeacherC
     classifier = copy.deepcopy(efficientnet_lite0_classifier().classifier)
     class_text = embed_texts(class_prompts(cfg.photo_prompt))
     langs = [lang for lang in EMOJI_LANGUAGES if not cfg.languages or lang in cfg.languages]
-    choice = choose_gate(heads.image_head, classifier, class_text, gate_data(feats, embed_texts, pooled, langs),
-                         top_k=cfg.photo_top_k)
+    data = gate_data(feats, embed_texts, pooled, langs)
+    choice = choose_gate(heads.image_head, classifier, class_text, data, top_k=cfg.photo_top_k)
     head = PhotoAwareHead(copy.deepcopy(heads.image_head), classifier, class_text, choice.gate,
-                          top_k=cfg.photo_top_k, prompt=cfg.photo_prompt)
-    return head.eval(), choice
+                          top_k=cfg.photo_top_k, prompt=cfg.photo_prompt).eval()
+    choice.evidence = drawing_evidence(head, feats, data)
+    return head, choice
 
 
 def assemble(heads: TeacherHeads, cfg: TeacherConfig, name: str, image_head: nn.Module | None = None):
@@ -239,7 +240,7 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
                                     "val_emoji_t2i_R@10": best.get("val_score"),
                                     "photo_gate": None if gate_choice is None else
                                     {"gate": asdict(gate_choice.gate), "head_only": gate_choice.head_only,
-                                     "tried": gate_choice.table},
+                                     "evidence": gate_choice.evidence, "tried": gate_choice.table},
                                     "seconds": round(time.perf_counter() - started, 1)},
                        "test_summary": test["summary"]})
     reports = {name: test, "random projection": baseline}

@@ -80,11 +80,12 @@ def display_name_records(languages: Iterable[str], exclude: Iterable[str] = (), 
                     dropped += 1
                     continue
                 records.append(Record("", f"display:{w}:{key}", KIND, lang, name, "train", SOURCE))
-    if dropped:
-        log(f"display names: dropped {dropped:,} that equal a val or test caption")
     # a concept whose English name was dropped has no anchor: leave it out whole
     anchored = {r.concept for r in records if r.language == "en"}
-    return [r for r in records if r.concept in anchored]
+    records = [r for r in records if r.concept in anchored]
+    log(f"display names: {len({r.caption for r in records}):,} distinct texts in {len(anchored):,} concepts, "
+        f"{len(languages)} languages (dropped {dropped:,} equal to a val or test caption)")
+    return records
 
 
 __all__ = ["SOURCE", "KIND", "WHAT", "display_name_records"]
