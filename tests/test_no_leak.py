@@ -105,6 +105,8 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
     monkeypatch.setattr("zoo.sources.packaged.e5_small_text_tower", lambda: None)
     monkeypatch.setattr("zoo.sources.packaged.efficientnet_lite0_tower", lambda: None)
     monkeypatch.setattr(embedded, "image_backbone_features", lambda tower, root: None)
+    monkeypatch.setattr(embedded, "flatness_features",
+                        lambda tower, images, root, key, progress=True: fake_features(key, images, None, 16, ""))
     feats = embedded.load_embedded_features(small_corpus, progress=False)
     assert seen and not held_only & set(seen)
     assert not {r.language for r in feats.records} & set(HELD_OUT_LANGUAGES)
