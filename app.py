@@ -14,14 +14,21 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # never phone home
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the app never downloads; hub names only when a user asks elsewhere
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
+# after the environment above: huggingface_hub and gradio read it when first imported
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from core.io import atomic_write_json
+from core.paths import corpus_dir, export_dir, zoo_dir
+from export.onnx import export_model
+from search.service import BACKENDS, DEFAULT_K, SearchService
+from training.build_zoo import build_default_zoo
 
 STARTED = time.perf_counter()
 STATUS = {"background": "idle"}
@@ -33,18 +40,12 @@ PREFERRED = {"teacher": "lit-e5s-effl0-clip", "student": "lit-e5s-effl0-clip-hal
 def ensure_minimal_zoo(log=print) -> list[str]:
     """Build, in the foreground, only what a first search needs: the corpus and the teacher (the
     student follows in the background, so the page is usable minutes earlier)."""
-    from training.build_zoo import build_default_zoo
-
     return build_default_zoo(families=("clip",), losses=(), progress=True, log=log)
 
 
 def build_rest_in_background(record: bool = False) -> threading.Thread:
     def work():
         try:
-            from export.onnx import export_model
-            from training.build_zoo import build_default_zoo
-            from zoo.paths import export_dir
-
             def status(message: str) -> None:
                 STATUS["background"] = message.strip()
 
@@ -69,8 +70,6 @@ def build_rest_in_background(record: bool = False) -> threading.Thread:
 
 
 def record_startup(seconds: float, built: list[str], key: str | None = None) -> None:
-    from zoo.io import atomic_write_json
-
     path = Path(__file__).resolve().parent / "results" / "app_startup.json"
     data = json.loads(path.read_text()) if path.is_file() else {}
     key = key or ("first_run" if built else "later_start")
@@ -83,8 +82,6 @@ def record_startup(seconds: float, built: list[str], key: str | None = None) -> 
 
 def build_ui(service, teacher: str, student: str):
     import gradio as gr
-
-    from search.service import BACKENDS, DEFAULT_K
 
     def choices():
         models = service.zoo_models()
@@ -269,8 +266,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_build:
         print("LinguaLens: checking the default zoo …", flush=True)
         built = ensure_minimal_zoo(log=lambda m: print(m, flush=True))
-    from search.service import SearchService
-    from zoo.paths import corpus_dir, export_dir, zoo_dir
 
     def say(msg: str) -> None:
         print(f"[{time.perf_counter() - STARTED:5.1f} s] {msg}", flush=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.io import atomic_write_json, atomic_write_text
 from training.evaluation.cost import machine  # noqa: F401  (re-exported: every result names its machine)
-from zoo.io import atomic_write_json, atomic_write_text
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

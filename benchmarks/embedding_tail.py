@@ -17,17 +17,23 @@ import sys
 import time
 from dataclasses import replace
 
+from training.data.corpus import default_corpus_path, load_corpus
+from training.data.selection import training_texts
+from training.distill_config import DistillConfig
+from training.distill_data import load_records
+from training.evaluate import MemoEncoder
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
 from training.evaluation.multilingual_report import fmt_ci, verdict
+from training.students import RECIPES, build_student, vocabulary_texts
+from zoo import load_model
+from zoo.dual_encoder import DualEncoder
+from zoo.text_tower import HFTextTower
 
 from .common import machine, table, write_results
 
 
 def embedding_variant(teacher, student_text):
     """The teacher with the student's tokenizer and word embedding, every layer kept."""
-    from zoo.dual_encoder import DualEncoder
-    from zoo.towers import HFTextTower
-
     t = teacher.text
     backbone = copy.deepcopy(t.backbone)
     backbone.embeddings.word_embeddings = student_text.backbone.embeddings.word_embeddings
@@ -49,12 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="", help="results/<out>.{md,json} (default: embedding_tail[_<recipe>])")
     args = parser.parse_args(argv)
     out = args.out or ("embedding_tail" if args.recipe == "half" else f"embedding_tail_{args.recipe}")
-    from training.data.corpus import default_corpus_path, load_corpus
-    from training.distill import DistillConfig, load_records
-    from training.data.selection import training_texts
-    from training.evaluate import MemoEncoder
-    from training.students import RECIPES, build_student, vocabulary_texts
-    from zoo import load_model
 
     start = time.perf_counter()
     teacher = load_model(args.teacher)

@@ -13,6 +13,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from training.distill import main as distill
+from zoo import load_model
+from zoo.checkpoint import read_info
+from zoo.dual_encoder import DualEncoder
+from zoo.heads import MLPHead
+from zoo.image_tower import TimmImageTower
+from zoo.info import ModelInfo
+from zoo.preprocess import ImagePreprocess
+from zoo.text_tower import HFTextTower
+
 COLOURS = [("red", "rojo"), ("blue", "azul"), ("green", "verde"), ("black", "negro"), ("white", "blanco"),
            ("yellow", "amarillo"), ("gray", "gris"), ("pink", "rosa"), ("brown", "marrón"), ("purple", "morado"),
            ("orange", "naranja"), ("navy", "marino"), ("gold", "oro"), ("teal", "verde azulado"),
@@ -26,11 +36,6 @@ def tiny_teacher(root: Path):
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from torch import nn
     from transformers import BertConfig, BertModel
-
-    from zoo.checkpoint import save_checkpoint
-    from zoo.dual_encoder import DualEncoder
-    from zoo.preprocess import ImagePreprocess
-    from zoo.towers import HFTextTower, MLPHead, TimmImageTower
 
     words = sorted({w for pair in COLOURS for name in pair for w in name.split()} | {"a", "square", "un", "cuadrado"})
     chars = sorted({c for w in words for c in w})
@@ -47,8 +52,8 @@ def tiny_teacher(root: Path):
     backbone = timm.create_model("mobilenetv3_small_050", pretrained=False, num_classes=0).eval()
     image = TimmImageTower(backbone, "mobilenetv3_small_050", ImagePreprocess(image_size=32),
                            head=MLPHead([backbone.head_hidden_size, 32]))
-    model = DualEncoder(text, image, name="gpu-teacher", meta={"role": "teacher"})
-    save_checkpoint(model, root / "zoo" / "gpu-teacher")
+    model = DualEncoder(text, image, name="gpu-teacher", info=ModelInfo(role="teacher"))
+    model.save_pretrained(root / "zoo" / "gpu-teacher")
 
 
 def main() -> int:
@@ -64,8 +69,6 @@ def main() -> int:
         Image.new("RGB", (32, 32), en if en != "navy" else (0, 0, 128)).save(home / f"{i}.png")
         rows += [f"{i}.png,a {en} square,en", f"{i}.png,un cuadrado {es},es"]
     (home / "m.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    from training.distill import main as distill
-    from zoo import load_model
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     result = {"cuda_available": torch.cuda.is_available(),
@@ -76,9 +79,9 @@ def main() -> int:
                         "--layers", "2", "--vocab-words", "0", "--loss", "dr=1,ed=0.5,mcl=1", "--eval-languages",
                         "en", "es", "--epochs", "3", "--batch-size", "8", "--device", device,
                         "--name", f"student-{device}", "--no-progress"])
-        cfg = json.loads((home / "zoo" / f"student-{device}" / "lingualens.json").read_text()) if code == 0 else {}
+        info = read_info(home / "zoo" / f"student-{device}") if code == 0 else None
         result["runs"][device] = {"exit": code, "seconds": round(time.perf_counter() - start, 1),
-                                  "device": cfg.get("meta", {}).get("distillation", {}).get("device")}
+                                  "device": info.distillation.get("device") if info else None}
     if len(devices) == 2 and all(r["exit"] == 0 for r in result["runs"].values()):
         texts = ["a red square", "un cuadrado azul", "a gold square"]
         a = load_model("student-cpu").encode_text(texts)

@@ -14,9 +14,11 @@ import sys
 import time
 
 from training.data.corpus import default_corpus_path, load_corpus
+from training.evaluate import MemoEncoder
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
 from training.evaluation.multilingual_report import fmt_ci, fmt_pct, plot_languages, verdict
 from training.evaluation.report import save_figure
+from zoo import load_model
 
 from .common import RESULTS, machine, table, write_results
 
@@ -69,8 +71,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="STUDENT:TEACHER pairs (default: the default zoo)")
     parser.add_argument("--bootstrap", type=int, default=1000)
     args = parser.parse_args(argv)
-    from training.evaluate import MemoEncoder
-    from zoo import load_model
 
     root = default_corpus_path()
     records = load_corpus(root)

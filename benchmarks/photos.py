@@ -13,8 +13,12 @@ import sys
 import time
 
 from training.data.corpus import default_corpus_path, load_corpus
+from training.evaluate import MemoEncoder
 from training.evaluation.multilingual_report import fmt_ci
 from training.evaluation.photos import DRAWING_METRICS, PHOTO_METRICS, compare_photos
+from zoo import load_model
+from zoo.dual_encoder import DualEncoder
+from zoo.image_tower import TimmImageTower
 
 from .common import RESULTS, machine, table, write_results
 
@@ -27,9 +31,7 @@ def head_only(model):
     """The same model with the photo head unwrapped: its trained drawing head alone."""
     head = getattr(model.image, "head", None)
     if not hasattr(head, "semantic"):
-        raise ValueError(f"{model.name} has no photo-aware image head (zoo.photo_head.PhotoAwareHead)")
-    from zoo.dual_encoder import DualEncoder
-    from zoo.towers import TimmImageTower
+        raise ValueError(f"{model.name} has no photo-aware image head (zoo.heads.PhotoAwareHead)")
 
     image = TimmImageTower(model.image.backbone, model.image.arch, model.image.preprocess, head=head.head)
     bias = None if model.logit_bias is None else float(model.logit_bias)
@@ -72,8 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--out", default="photos")
     args = parser.parse_args(argv)
-    from training.evaluate import MemoEncoder
-    from zoo import load_model
 
     start = time.perf_counter()
     root = default_corpus_path()

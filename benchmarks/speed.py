@@ -12,7 +12,12 @@ import sys
 
 import torch
 
+from core.paths import export_dir
+from export.onnx import export_model
+from export.runtime import OnnxEncoder
+from training.data.photos import PHOTOS
 from training.evaluation.cost import SHORT_QUERIES, median_seconds
+from zoo import load_model
 
 from .common import machine, table, write_results
 
@@ -34,12 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student", default="lit-e5s-effl0-clip-half-dr")
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)
-
-    from export.onnx import export_model
-    from export.runtime import OnnxEncoder
-    from training.data.photos import PHOTOS
-    from zoo import load_model
-    from zoo.paths import export_dir
 
     images = [p.load() for p in PHOTOS[:4]]
     exp = export_dir() / args.student

@@ -13,15 +13,17 @@ import sys
 import time
 
 from training.data.corpus import default_corpus_path, load_corpus
+from training.evaluate import MemoEncoder
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
 from training.evaluation.multilingual_report import fmt_ci, fmt_pct, verdict
+from zoo import load_model
+from zoo.info import info_of
 
 from .common import machine, table, write_results
 
 
 def describe(model) -> dict:
-    meta = getattr(model, "meta", {}) or {}
-    dist = meta.get("distillation") or {}
+    dist = info_of(model).distillation
     student = dist.get("student") or {}
     cfg = dist.get("config") or {}
     return {"text_params": model.num_parameters()["text"], "vocab": student.get("vocab_kept"),
@@ -41,8 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--out", default="student_variants")
     args = parser.parse_args(argv)
-    from training.evaluate import MemoEncoder
-    from zoo import load_model
 
     root = default_corpus_path()
     start = time.perf_counter()

@@ -13,23 +13,24 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from core.constants import teacher_name
+from training.distill_config import DistillConfig, resolve_recipe
+from training.distill_data import prepare_data
+from training.distill_step import DistillStep, live_teacher_outputs
+from training.losses.combine import CombinedLoss
+from training.students import build_student, vocabulary_texts
+from training.trainer import concept_batches
+from zoo.factory import load_model
 
 from .common import machine, table, write_results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.teacher_cache", description=__doc__)
-    parser.add_argument("--teacher", default="lit-e5s-effl0-clip")
+    parser.add_argument("--teacher", default=teacher_name("clip"))
     parser.add_argument("--steps", type=int, default=15)
     args = parser.parse_args(argv)
-
-    from training.distill import DistillConfig, prepare_data, resolve_recipe
-    from training.losses.base import DistillBatch
-    from training.losses.combine import CombinedLoss
-    from training.students import build_student, vocabulary_texts
-    from training.trainer import concept_batches
-    from zoo import load_model
 
     teacher = load_model(args.teacher)
     cfg = DistillConfig(teacher=args.teacher, loss="ed")
@@ -39,40 +40,34 @@ def main(argv: list[str] | None = None) -> int:
     recipe = resolve_recipe(cfg)
     student, _ = build_student(teacher.text, recipe, vocabulary_texts({r.language for r in data.records},
                                                                       recipe.vocab_words, data.texts))
-    student.backbone.embeddings.word_embeddings.weight.requires_grad_(False)
+    student.backbone.embeddings.word_embeddings.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=1e-4)
     batches = concept_batches(data.caption_rows, 64, 4, np.random.default_rng(0))
-    images = [str(data.root / p) for p in data.images]
+    cpu = torch.device("cpu")
 
-    def step(batch, cached: bool, loss_fn, needs_image: bool) -> None:
-        concepts = [data.concept_of_row[int(r)] for r in batch]
-        eng = [data.english_row[c] for c in concepts]
-        img = [data.image_row[c] for c in concepts]
-        xs, es = [data.texts[int(r)] for r in batch], [data.texts[i] for i in eng]
-        if cached:
-            t_x, t_e, v = data.t_text[torch.from_numpy(batch)], data.t_text[eng], data.v_image[img]
-        else:
-            with torch.no_grad():
-                t_x = F.normalize(teacher.text(**teacher.text.tokenize(xs)), dim=-1)
-                t_e = F.normalize(teacher.text(**teacher.text.tokenize(es)), dim=-1)
-                v = F.normalize(teacher.image(**teacher.image.prepare([images[i] for i in img])), dim=-1) \
-                    if needs_image else t_x
-        s = F.normalize(student(**student.tokenize(xs + es)), dim=-1)
-        loss = loss_fn(DistillBatch(s_x=s[:len(xs)], t_x=t_x, t_e=t_e, v=v, logit_scale=teacher.logit_scale,
-                                    logit_bias=None, family="clip", s_e=s[len(xs):]))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    def stepper(objective: str, cached: bool):
+        """Training's own step (`DistillStep`): the same loss for either family, only the source
+        of the teacher's outputs differs."""
+        loss = CombinedLoss(objective)
+        outputs = None if cached else live_teacher_outputs(teacher, data, with_images=objective != "ed")
+        distill_step = DistillStep(data, teacher, loss, cpu, teacher_outputs=outputs)
+
+        def step(batch) -> None:
+            value = distill_step(student, batch)
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+        return step
 
     timing: dict[str, dict[str, float]] = {}
-    for objective, needs_image in (("ed", False), ("dr=1,ed=0.5", True)):
-        loss_fn = CombinedLoss(objective)
+    for objective in ("ed", "dr=1,ed=0.5"):
         timing[objective] = {}
         for cached in (True, False):
-            step(batches[0], cached, loss_fn, needs_image)  # warm-up
+            step = stepper(objective, cached)
+            step(batches[0])  # warm-up
             start = time.perf_counter()
             for b in batches[1:args.steps + 1]:
-                step(b, cached, loss_fn, needs_image)
+                step(b)
             timing[objective]["cached" if cached else "teacher forwarded"] = (time.perf_counter() - start) / args.steps
     speedup = {k: v["teacher forwarded"] / v["cached"] for k, v in timing.items()}
     n = len(batches)

@@ -29,10 +29,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.io import atomic_dir, atomic_write_json, atomic_write_text
+from core.paths import export_dir, safe_child
+from training.data.corpus import default_corpus_path, load_corpus
+from training.data.photos import PHOTOS
+from training.evaluation.suite import evaluate
+from zoo import load_model
 from zoo.checkpoint import sha256_file
-from zoo.io import atomic_dir, atomic_write_json, atomic_write_text
-from zoo.paths import export_dir, safe_child
-from zoo.towers import HFTextTower, TimmImageTower
+from zoo.image_tower import TimmImageTower
+from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
+from zoo.text_tower import HFTextTower
 
 from .runtime import CONFIG_NAME, OnnxEncoder
 
@@ -83,8 +89,6 @@ def _open_clip_hf_tokenizer(tower):
 
 
 def check_supported(model) -> None:
-    from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
-
     problems = []
     text_ok = isinstance(model.text, HFTextTower) or (
         isinstance(model.text, OpenClipTextTower) and _open_clip_hf_tokenizer(model.text) is not None)
@@ -148,8 +152,6 @@ def _parity_images(records_root: Path | None) -> list:
     rng = np.random.default_rng(0)
     images = [Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)), Image.new("RGB", (1, 1), "red")]
     try:
-        from training.data.photos import PHOTOS
-
         images += [PHOTOS[0].load(), PHOTOS[1].load()]
     except Exception:  # photos are a nicety for parity, not a requirement
         pass
@@ -168,9 +170,6 @@ def quantize(src: Path, dst: Path) -> None:
 
 def int8_gate(path: Path, corpus: Path | None, languages: list[str] | None = None) -> dict:
     """Mean text->image R@10 on the val split, fp32 vs int8; the int8 model passes if it loses ≤ 1 point."""
-    from training.data.corpus import default_corpus_path, load_corpus
-    from training.evaluation.suite import evaluate
-
     root = corpus or default_corpus_path()
     records = load_corpus(root)
     scores = {}
@@ -201,8 +200,6 @@ class _Unpublished(OnnxEncoder):
 
 def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: Path | None = None,
                  gate_languages: list[str] | None = None) -> Path:
-    from zoo import load_model
-
     model = load_model(ref)
     check_supported(model)
     name = model.name or Path(ref).name

@@ -1,6 +1,6 @@
 """`OnnxEncoder`: the DualEncoder interface on onnxruntime + tokenizers + numpy + Pillow only.
 
-No PyTorch is imported here (nor by `zoo.preprocess` / `zoo.io`, which this uses), so a
+No PyTorch is imported here (nor by `zoo.preprocess` / `core.io`, which this uses), so a
 deployment needs nothing but those four packages and the exported directory:
 
     from export.runtime import OnnxEncoder

@@ -1,4 +1,1 @@
-"""FAISS gallery index shared by the app and the evaluation suite."""
-from .index import GalleryIndex
-
-__all__ = ["GalleryIndex"]
+"""serving: the search service behind the app (galleries, teacher/student side by side, uploads)."""

@@ -18,9 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from zoo.io import ImageError, load_image
-
-from .index import GalleryIndex
+from core.feature_cache import cached_features
+from core.index import GalleryIndex
+from core.io import ImageError, load_image
+from core.languages import normalize_language
+from core.paths import export_dir, safe_child, zoo_checkpoint
+from export.runtime import OnnxEncoder
+from training.data.corpus import corpus_hash, default_corpus_path, load_corpus
+from zoo import load_model
+from zoo.checkpoint import read_info
+from zoo.factory import local_zoo_names
+from zoo.info import info_of
 
 BACKENDS = ("PyTorch", "ONNX", "ONNX int8")
 MAX_UPLOADS = 50
@@ -44,8 +52,6 @@ class Panel:
 
 class SearchService:
     def __init__(self, corpus_root: Path | None = None, max_models: int = 4):
-        from training.data.corpus import default_corpus_path, load_corpus
-
         self.root = Path(corpus_root) if corpus_root else default_corpus_path()
         self.records = load_corpus(self.root)
         english = {}
@@ -73,13 +79,8 @@ class SearchService:
                 self._models.move_to_end(key)
                 return self._models[key]
             if backend == "PyTorch":
-                from zoo import load_model
-
                 model = load_model(name)
             else:
-                from export.runtime import OnnxEncoder
-                from zoo.paths import export_dir, safe_child
-
                 path = safe_child(export_dir(), name, "model name")
                 if not path.is_dir():
                     raise FileNotFoundError(f"no ONNX export of {name} yet (python -m export.onnx --model {name} --int8)")
@@ -101,14 +102,10 @@ class SearchService:
 
     def _gallery_embeddings(self, encoder, backend: str) -> np.ndarray:
         """From disk when this exact model has embedded this exact gallery before (later starts)."""
-        files = (getattr(encoder, "meta", {}).get("config") or {}).get("files") or \
-            (getattr(encoder, "config", {}) or {}).get("files")
+        files = (info_of(encoder).config or getattr(encoder, "config", None) or {}).get("files")
         if not files:
             return encoder.encode_image(self.gallery)
         import hashlib
-
-        from training.data.corpus import corpus_hash
-        from training.features import cached_features
 
         # Keyed on the image weights alone: a student shares its teacher's image tower, so it
         # shares the teacher's gallery embeddings instead of recomputing them on its first query.
@@ -199,8 +196,6 @@ class SearchService:
 
     def best_captions(self, name: str, backend: str, image_vector: np.ndarray, language: str,
                       k: int = 5) -> list[tuple[str, float]]:
-        from training.data.languages import normalize_language
-
         language = normalize_language(language)
         enc = self.encoder(name, backend)
         key = (name, backend, language)
@@ -243,19 +238,13 @@ class SearchService:
     # -- zoo ---------------------------------------------------------------------------
     @staticmethod
     def zoo_models() -> dict[str, list[str]]:
-        from zoo.registry import local_zoo_names, zoo_checkpoint
-
         out: dict[str, list[str]] = {"teacher": [], "student": [], "baseline": []}
         for name in local_zoo_names():
-            meta = json.loads((zoo_checkpoint(name) / "lingualens.json").read_text()).get("meta", {})
-            out.setdefault(meta.get("role", "student"), []).append(name)
+            out.setdefault(read_info(zoo_checkpoint(name)).role or "student", []).append(name)
         return out
 
     @staticmethod
     def zoo_entry(name: str) -> dict:
-        from zoo.paths import export_dir, safe_child
-        from zoo.registry import zoo_checkpoint
-
         path = zoo_checkpoint(name)
         cfg = json.loads((path / "lingualens.json").read_text())
         card = (path / "README.md").read_text()

@@ -30,9 +30,9 @@ def running_app(home: Path, *args: str, timeout_s: float = 180):
         try:
             urllib.request.urlopen(url, timeout=2)
             break
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {proc.stdout.read()[-3000:]}")
+                raise RuntimeError(f"app exited: {proc.stdout.read()[-3000:]}") from exc
             time.sleep(1)
     else:
         proc.kill()

@@ -16,13 +16,12 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def tiny_zoo(session_home):
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
+    from core.paths import zoo_dir
 
     for name, role, seed in (("app-teacher", "teacher", 0), ("app-student", "student", 1)):
         model = tiny_dual_encoder("clip", seed=seed)
-        model.name, model.meta["role"] = name, role
-        save_checkpoint(model, zoo_dir() / name)
+        model.name, model.info.role = name, role
+        model.save_pretrained(zoo_dir() / name)
     return session_home
 
 

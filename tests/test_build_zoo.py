@@ -8,35 +8,34 @@ from tests.tiny import tiny_dual_encoder
 
 
 def test_stale_teachers_and_students_are_rebuilt(session_home):
+    from core.paths import zoo_dir
     from training.build_zoo import is_current
     from training.teacher_cache import teacher_key
     from training.teachers import RECIPE_VERSION
     from zoo import load_model
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
 
     said = []
     teacher = tiny_dual_encoder("clip")
-    teacher.meta.update({"corpus_hash": "c1", "recipe_version": RECIPE_VERSION})
-    save_checkpoint(teacher, zoo_dir() / "stale-teacher")
+    teacher.info.corpus_hash, teacher.info.recipe_version = "c1", RECIPE_VERSION
+    teacher.save_pretrained(zoo_dir() / "stale-teacher")
     student = tiny_dual_encoder("clip", seed=1)
-    student.meta.update({"corpus_hash": "c1", "teacher_key": teacher_key(load_model("stale-teacher"))})
-    save_checkpoint(student, zoo_dir() / "stale-student")
+    student.info.corpus_hash, student.info.teacher_key = "c1", teacher_key(load_model("stale-teacher"))
+    student.save_pretrained(zoo_dir() / "stale-student")
 
     assert is_current("stale-teacher", "c1", log=said.append)
     assert is_current("stale-student", "c1", "stale-teacher", log=said.append)
     assert not is_current("missing", "c1", log=said.append)
     assert not is_current("stale-teacher", "c2", log=said.append) and "another corpus" in said[-1]
 
-    teacher.meta["recipe_version"] = RECIPE_VERSION - 1
-    save_checkpoint(teacher, zoo_dir() / "stale-teacher")
+    teacher.info.recipe_version = RECIPE_VERSION - 1
+    teacher.save_pretrained(zoo_dir() / "stale-teacher")
     assert not is_current("stale-teacher", "c1", log=said.append) and "older teacher recipe" in said[-1]
     cfg = json.loads((zoo_dir() / "stale-teacher" / "lingualens.json").read_text())
     assert cfg["meta"]["recipe_version"] == RECIPE_VERSION - 1
     with torch.no_grad():
         teacher.text.projection.weight.mul_(2)  # a retrained teacher: new weights, new identity
-    teacher.meta["recipe_version"] = RECIPE_VERSION
-    save_checkpoint(teacher, zoo_dir() / "stale-teacher")
+    teacher.info.recipe_version = RECIPE_VERSION
+    teacher.save_pretrained(zoo_dir() / "stale-teacher")
     assert not is_current("stale-student", "c1", "stale-teacher", log=said.append)
     assert "distilled from another version of stale-teacher" in said[-1]
 

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from tests.tiny import MULTILINGUAL, tiny_dual_encoder
-from zoo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from zoo.checkpoint import CheckpointError
+from zoo.factory import load_checkpoint
 
 IMAGES = [Image.new("RGB", (50, 40), c) for c in ("red", "navy", "gold")]
 
@@ -15,7 +16,7 @@ IMAGES = [Image.new("RGB", (50, 40), c) for c in ("red", "navy", "gold")]
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     model = tiny_dual_encoder("siglip")
-    path = save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "tiny", card="# tiny\n")
+    path = model.save_pretrained(tmp_path_factory.mktemp("ckpt") / "tiny", card="# tiny\n")
     return model, path
 
 
@@ -133,6 +134,6 @@ def test_save_is_atomic_when_it_fails(saved, tmp_path, monkeypatch):
 
     monkeypatch.setattr("zoo.checkpoint.atomic_write_json", boom)
     with pytest.raises(OSError, match="No space left"):
-        save_checkpoint(model, target)
+        model.save_pretrained(target)
     assert (target / "lingualens.json").read_bytes() == before  # old checkpoint intact
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".target")]  # no temp litter

@@ -5,9 +5,9 @@ import stat
 
 import pytest
 
+from core.records import Record, read_manifest, write_manifest
 from training.data.corpus import CorpusConfig, build_corpus, load_corpus
 from training.data.emoji_source import clean_name, emoji_concepts, group_key
-from training.data.records import Record, read_manifest, write_manifest
 from training.data.split import assign_splits
 
 
@@ -94,8 +94,8 @@ def test_full_corpus_contents_and_concept_disjoint_splits(embedded_corpus):
 
 
 def test_keywords_are_tagged_and_keep_held_out_languages_out(embedded_corpus):
+    from core.languages import HELD_OUT_LANGUAGES
     from training.data.corpus import load_keywords
-    from training.data.languages import HELD_OUT_LANGUAGES
 
     train = load_keywords(embedded_corpus)
     assert train and {r.source for r in train} == {"cldr-keyword"} and {r.split for r in train} == {"train"}

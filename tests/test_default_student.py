@@ -35,13 +35,13 @@ def default_zoo(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # building the teacher and the student is most of it (≈ 8 min uncontended on 2 cores)
 def test_held_out_words_for_cat_find_cats_with_the_student_too(default_zoo):
+    from core.languages import HELD_OUT_LANGUAGES
     from search.service import SearchService
-    from training.data.languages import HELD_OUT_LANGUAGES
     from zoo import load_model
 
     assert set(HELD_OUT_CAT) <= set(HELD_OUT_LANGUAGES)
     student = load_model("lit-e5s-effl0-clip-half-dr")
-    assert not set(HELD_OUT_CAT) & set(student.meta["languages"])  # never trained on
+    assert not set(HELD_OUT_CAT) & set(student.info.languages)  # never trained on
     service = SearchService()
     cats = {p for p, caption in service.gallery_captions.items() if re.search(r"\bcat\b", caption)}
     assert len(cats) >= 5

@@ -35,21 +35,20 @@ def test_held_out_languages_unknown_kinds_and_evaluated_captions_are_kept_out():
 
 
 def test_distillation_mixes_text_without_images(session_home, small_corpus, monkeypatch, capsys):
+    from core.paths import zoo_dir
     from tests.test_distill import cli_args, tiny_teacher  # noqa: F401 - fixture
-    from training import distill
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
     from tests.tiny import tiny_dual_encoder
+    from training import distill, distill_step
 
-    save_checkpoint(tiny_dual_encoder("clip"), zoo_dir() / "tiny-teacher")
+    tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
     seen = []
-    original = distill.DistillBatch
+    original = distill_step.DistillBatch
 
     def spy(**kw):
         seen.append((len(kw["s_x"]), len(kw["v"])))
         return original(**kw)
 
-    monkeypatch.setattr(distill, "DistillBatch", spy)
+    monkeypatch.setattr(distill_step, "DistillBatch", spy)
     args = cli_args(small_corpus, ["--loss", "dr=1,mcl=0.5", "--name", "tiny-display", "--train-sources", "emoji",
                                    "cldr", SOURCE, "--text-budget", "2000", "--epochs", "1"])
     assert distill.main(args) == 0

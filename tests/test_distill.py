@@ -17,10 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tiny_teacher(session_home):
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
+    from core.paths import zoo_dir
 
-    save_checkpoint(tiny_dual_encoder("clip"), zoo_dir() / "tiny-teacher")
+    tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
     return "tiny-teacher"
 
 
@@ -37,10 +36,10 @@ def test_distill_cli_writes_a_student_with_a_card(tiny_teacher, small_corpus, ca
     assert main(cli_args(small_corpus, ["--loss", "dr=1,ed=0.5", "--name", "tiny-student"])) == 0
     assert "tiny-student: saved to" in capsys.readouterr().out
     student = load_model("tiny-student")
-    cfg = json.loads(Path(student.meta["checkpoint"], "lingualens.json").read_text())
+    cfg = json.loads(Path(student.info.checkpoint, "lingualens.json").read_text())
     dist = cfg["meta"]["distillation"]
     assert dist["student"]["layers_kept"] == [1] and cfg["meta"]["teacher"] == "tiny-teacher"
-    card = Path(student.meta["checkpoint"], "README.md").read_text()
+    card = Path(student.info.checkpoint, "README.md").read_text()
     assert "Student vs teacher" in card and "tiny-teacher" in card and "python -m training.distill" in card
     assert student.encode_text(["un gato"]).shape == (1, 16)
 
@@ -96,7 +95,7 @@ def test_teacher_cache_is_reused_and_invalidated(tiny_teacher, monkeypatch):
 
     with torch.no_grad():
         teacher.text.projection.weight[:8].mul_(-1)
-    teacher.meta.pop("config", None)  # an in-memory change: identity falls back to a weight hash
+    teacher.info.config = None  # an in-memory change: identity falls back to a weight hash
     changed = teacher_text_embeddings(teacher, texts, progress=False)
     assert len(calls) > n and not np.allclose(changed, first)  # teacher changed: rebuilt
 
@@ -127,7 +126,7 @@ def _prepare_home(tmp, session_home):
 
 
 def _student_embedding(home, texts):
-    from zoo.checkpoint import load_checkpoint
+    from zoo.factory import load_checkpoint
 
     return load_checkpoint(home / "zoo" / "tiny-resume").encode_text(texts)
 
@@ -169,10 +168,10 @@ def test_real_teacher_source_distills_on_a_user_manifest(tmp_path, capsys):
     trained on a CSV manifest of parallel captions; the student reloads with the teacher's
     image tower by reference."""
     from PIL import Image
+    from transformers import PreTrainedTokenizerFast
 
     from tests.tiny import tiny_bert, tiny_hf_clip_like, tiny_unigram
     from training.distill import main
-    from transformers import PreTrainedTokenizerFast
     from zoo import load_model
 
     teacher_dir = tiny_hf_clip_like("clip", tmp_path / "teacher")
@@ -223,14 +222,13 @@ def test_another_teachers_vocabulary_is_refused_before_any_work(tiny_teacher, sm
 
     from tests.tiny import tiny_bert, tiny_unigram_elsewhere
     from training import distill
-    from zoo.checkpoint import save_checkpoint
     from zoo.dual_encoder import DualEncoder
-    from zoo.towers import HFTextTower
+    from zoo.text_tower import HFTextTower
 
     base = tiny_dual_encoder("clip")
     foreign = HFTextTower(tiny_bert(), tiny_unigram_elsewhere(), prefix="query: ", max_length=24,
                           projection=torch.nn.Linear(32, 16))
-    path = save_checkpoint(DualEncoder(foreign, base.image, name="foreign"), tmp_path / "foreign-student")
+    path = DualEncoder(foreign, base.image, name="foreign").save_pretrained(tmp_path / "foreign-student")
     monkeypatch.setattr(distill, "prepare_data", lambda *a, **k: pytest.fail("data was prepared"))
     assert distill.main(cli_args(small_corpus, ["--vocabulary", str(path), "--name", "tiny-foreign"])) == 2
     err = capsys.readouterr().err
@@ -244,7 +242,7 @@ def test_relation_term_trains_and_is_refused_for_a_foreign_student(tiny_teacher,
     assert main(cli_args(small_corpus, ["--loss", "dr", "--hidden-weight", "1.0", "--name", "tiny-hidden",
                                         "--epochs", "1"])) == 0
     student = load_model("tiny-hidden")
-    assert student.meta["distillation"]["config"]["hidden_weight"] == 1.0
+    assert student.info.distillation["config"]["hidden_weight"] == 1.0
     assert main(cli_args(small_corpus, ["--hidden-weight", "1.0", "--student-init", "/nonexistent",
                                         "--name", "tiny-hidden-2"])) == 2
     assert "--hidden-weight needs a student cut from the teacher's own text tower" in capsys.readouterr().err
@@ -254,12 +252,11 @@ def test_a_changed_teacher_never_resumes_the_old_teachers_run(tiny_teacher, smal
     """Runs resume by settings; a retrained teacher (same name, new weights) must start afresh."""
     import torch
 
+    from core.paths import cache_dir, zoo_dir
     from training.distill import main
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import cache_dir, zoo_dir
 
     teacher = tiny_dual_encoder("clip", seed=3)
-    save_checkpoint(teacher, zoo_dir() / "tiny-teacher-b")
+    teacher.save_pretrained(zoo_dir() / "tiny-teacher-b")
     args = cli_args(small_corpus, ["--loss", "fd", "--name", "tiny-b", "--epochs", "1"])
     args[args.index("tiny-teacher")] = "tiny-teacher-b"
     assert main(args) == 0
@@ -267,6 +264,6 @@ def test_a_changed_teacher_never_resumes_the_old_teachers_run(tiny_teacher, smal
     assert len(runs()) == 1
     with torch.no_grad():
         teacher.text.projection.weight.mul_(-1)
-    save_checkpoint(teacher, zoo_dir() / "tiny-teacher-b")
+    teacher.save_pretrained(zoo_dir() / "tiny-teacher-b")
     assert main(args) == 0
     assert len(runs()) == 2

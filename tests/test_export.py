@@ -18,13 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def exported(session_home, small_corpus, tmp_path_factory):
+    from core.paths import zoo_dir
     from export.onnx import export_model
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
 
     model = tiny_dual_encoder("siglip")
     model.name = "tiny-export"
-    save_checkpoint(model, zoo_dir() / "tiny-export")
+    model.save_pretrained(zoo_dir() / "tiny-export")
     out = export_model("tiny-export", tmp_path_factory.mktemp("onnx") / "tiny-export", int8=True,
                        corpus=small_corpus, gate_languages=["en", "es"])
     return model, out
@@ -154,12 +153,12 @@ def test_missing_or_corrupt_onnx_files_are_named(exported, tmp_path):
 
 def test_open_clip_multilingual_model_exports_with_parity(tmp_path):
     """An open_clip CLIP with a Hugging Face XLM-R text tower (tiny, random) through the same exporter."""
+    import torch
+
     from export.onnx import export_model
     from export.runtime import OnnxEncoder
     from tests.tiny import save_tiny_xlmr, tiny_open_clip_config
     from zoo import load_model
-
-    import torch
 
     cfg = tiny_open_clip_config(tmp_path / "tiny-oc-export.json", hf_text_dir=save_tiny_xlmr(tmp_path / "xlmr"))
     torch.manual_seed(0)  # random weights: the same seed gives the exporter and this test the same model

@@ -3,7 +3,7 @@ import numpy as np
 
 
 def test_rows_are_reused_across_lists_and_only_new_items_computed(home):
-    from training.features import cache_path, cached_features
+    from core.feature_cache import cache_path, cached_features
 
     calls = []
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.io import ImageError, load_image
 from tests.tiny import tiny_dual_encoder
-from zoo.io import ImageError, load_image
 
 
 def _gradient(size=48):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from training.data.records import Record
+from core.records import Record
 from training.evaluation.consistency import clustering_ami, overlap_at_k, translation_cosine
 from training.evaluation.retrieval import retrieval_metrics
 from training.evaluation.suite import evaluate

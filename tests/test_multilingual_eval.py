@@ -3,10 +3,10 @@ language groups, "not scored" languages, tokenization parity and the report file
 import numpy as np
 import pytest
 
-from training.data.records import Record
-from training.evaluation.bootstrap import (concept_weights, estimate, interval, per_concept, ratio_samples,
-                                           resampled_means)
+from core.records import Record
+from training.evaluation.bootstrap import concept_weights, estimate, interval, per_concept, ratio_samples, resampled_means
 from training.evaluation.multilingual import build_queries, evaluate_multilingual, tokenization_parity
+from zoo.info import ModelInfo
 
 
 def test_resampled_means_by_hand():
@@ -54,7 +54,7 @@ class OneHot:
     e_wrong + 0.5 e_right, which ranks its own image second — no ties."""
 
     def __init__(self, answers: dict[str, int], trained=("en",), dim: int = 4):
-        self.answers, self.dim, self.meta = answers, dim, {"languages": list(trained)}
+        self.answers, self.dim, self.info = answers, dim, ModelInfo(languages=list(trained))
 
     def encode_text(self, texts):
         out = np.zeros((len(texts), self.dim), np.float32)

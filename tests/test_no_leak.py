@@ -9,18 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from core.languages import HELD_OUT_LANGUAGES
+from core.records import read_manifest, write_manifest
 from tests.tiny import tiny_dual_encoder
-from training.data.languages import HELD_OUT_LANGUAGES
-from training.data.records import read_manifest, write_manifest
 
 
 def _distill(home: Path, corpus: Path, monkeypatch) -> Path:
+    from core.paths import zoo_dir
     from training.distill import main
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
 
     monkeypatch.setenv("LINGUALENS_HOME", str(home))
-    save_checkpoint(tiny_dual_encoder("clip"), zoo_dir() / "tiny-teacher")
+    tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
     args = ["--teacher", "tiny-teacher", "--recipe", "custom", "--layers", "1", "--vocab-words", "30",
             "--languages", "en", "es", "ja", "--eval-languages", "en", "es", "--corpus", str(corpus),
             "--epochs", "1", "--batch-size", "8", "--passes-per-epoch", "1", "--no-freeze-embeddings",
@@ -87,9 +86,9 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
     """Every input of a teacher's heads and of a student: feature caches, batches, vocabulary."""
     import training.embedded as embedded
     import training.students as students
-    from training.distill import DistillConfig, prepare_data
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
+    from core.paths import zoo_dir
+    from training.distill_config import DistillConfig
+    from training.distill_data import prepare_data
 
     held_only = held_out_only_texts(small_corpus)
     assert held_only
@@ -102,8 +101,8 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
         return np.zeros((len(items), 8), np.float32)
 
     monkeypatch.setattr(embedded, "cached_features", fake_features)
-    monkeypatch.setattr("zoo.sources.packaged.e5_small_text_tower", lambda: None)
-    monkeypatch.setattr("zoo.sources.packaged.efficientnet_lite0_tower", lambda: None)
+    monkeypatch.setattr(embedded, "e5_small_text_tower", lambda: None)
+    monkeypatch.setattr(embedded, "efficientnet_lite0_tower", lambda: None)
     monkeypatch.setattr(embedded, "image_backbone_features", lambda tower, root: None)
     monkeypatch.setattr(embedded, "flatness_features",
                         lambda tower, images, root, key, progress=True: fake_features(key, images, None, 16, ""))
@@ -111,7 +110,7 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
     assert seen and not held_only & set(seen)
     assert not {r.language for r in feats.records} & set(HELD_OUT_LANGUAGES)
 
-    save_checkpoint(tiny_dual_encoder("clip"), zoo_dir() / "tiny-teacher")
+    tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
     from zoo import load_model
 
     data = prepare_data(load_model("tiny-teacher"), DistillConfig(teacher="tiny-teacher", corpus=str(small_corpus)),
@@ -125,7 +124,7 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
 
 
 def test_text_budget_keeps_english_anchors_and_says_when_it_is_too_big():
-    from training.data.records import Record
+    from core.records import Record
     from training.data.selection import cap_training_text
 
     rows = [Record(f"i{c}.png", f"c{c}", "emoji", lang, f"{lang}-{c}", "train", "emoji")

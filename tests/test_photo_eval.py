@@ -3,7 +3,7 @@ R@10 with and without the photos, per language, and paired differences."""
 import numpy as np
 import pytest
 
-from training.data.records import Record
+from core.records import Record
 from training.evaluation.photos import compare_photos
 
 

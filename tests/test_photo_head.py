@@ -1,6 +1,7 @@
 """The photo-aware image head: the gate and the ConSE mix by hand, the checkpoint round trip and
 refusal of a tampered gate, ONNX parity, and the validation-only gate choice."""
 import json
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,7 @@ from PIL import Image
 from torch import nn
 
 from tests.tiny import tiny_dual_encoder
-from zoo.photo_head import Gate, PhotoAwareHead
+from zoo.heads import Gate, PhotoAwareHead
 
 
 def test_gate_weight_by_hand_and_bad_gates_refused():
@@ -23,7 +24,7 @@ def test_gate_weight_by_hand_and_bad_gates_refused():
 
 
 def test_flatness_by_hand():
-    from zoo.photo_head import flatness
+    from zoo.heads import flatness
 
     x = torch.zeros(2, 3, 4, 4)
     x[1, 0, 0, 1] = 1.0  # one changed pixel breaks the two comparisons that touch it
@@ -34,7 +35,7 @@ def test_flatness_by_hand():
 
 
 def _photo_head(dims=(8, 6, 4), classes=5, gate=Gate(0.25, 0.75, 0.2, 0.6), top_k=2, seed=0):
-    from zoo.towers import MLPHead
+    from zoo.heads import MLPHead
 
     torch.manual_seed(seed)
     return PhotoAwareHead(MLPHead(list(dims)), nn.Linear(dims[0], classes), torch.randn(classes, dims[-1]), gate,
@@ -42,7 +43,7 @@ def _photo_head(dims=(8, 6, 4), classes=5, gate=Gate(0.25, 0.75, 0.2, 0.6), top_
 
 
 def test_forward_is_the_documented_mix():
-    from zoo.photo_head import with_flatness
+    from zoo.heads import with_flatness
 
     head = _photo_head()
     feats = torch.randn(3, 8)
@@ -80,11 +81,12 @@ def _tiny_photo_model():
 
 
 def test_checkpoint_round_trip_and_tampered_gate(tmp_path):
-    from zoo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from zoo.checkpoint import CheckpointError
+    from zoo.factory import load_checkpoint
 
     model = _tiny_photo_model()
     images = [Image.new("RGB", (50, 30), "red"), _half_flat(0), _half_flat(3), Image.new("L", (20, 20), 128)]
-    path = save_checkpoint(model, tmp_path / "photo")
+    path = model.save_pretrained(tmp_path / "photo")
     back = load_checkpoint(path)
     assert isinstance(back.image.head, PhotoAwareHead) and back.image.head.gate == model.image.head.gate
     assert np.abs(back.encode_image(images) - model.encode_image(images)).max() < 1e-6
@@ -104,7 +106,7 @@ def test_onnx_image_graph_keeps_the_photo_head(tmp_path):
 
     model = _tiny_photo_model()
     export_towers(model, tmp_path)
-    from zoo.photo_head import flatness
+    from zoo.heads import flatness
 
     images = [_half_flat(i) for i in range(5)] + [Image.new("RGB", (40, 40), "white")]
     x = model.image.prepare(images)["pixel_values"]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from search import GalleryIndex
+from core.index import GalleryIndex
 
 
 def _unit(n, d, seed):

@@ -4,7 +4,7 @@ import torch
 
 from tests.tiny import tiny_bert, tiny_unigram
 from training.students import RECIPES, StudentRecipe, build_student, kept_layer_indices, trim_tokenizer
-from zoo.towers import HFTextTower
+from zoo.text_tower import HFTextTower
 
 TEXTS = ["a cat on a mat", "the dog and the cat", "la casa de mi padre", "un chat et un chien"]
 

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from training.study import (claims, retrieval_contrast, seed_concept_draws, study_markdown, summarise, t_interval,
-                            verdict)
+from training.study import claims, retrieval_contrast, seed_concept_draws, study_markdown, summarise, t_interval, verdict
 
 N_BOOT = 400
 
@@ -101,18 +100,17 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
     import json
     from dataclasses import replace
 
+    from core.paths import zoo_dir
     from tests.tiny import tiny_dual_encoder
-    from training import build_zoo, students
+    from training import students, study
     from training.data.corpus import CorpusConfig, build_corpus, default_corpus_path
     from training.study import run_grid
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
 
     build_corpus(default_corpus_path(), CorpusConfig(limit=15), progress=False)
     teacher = tiny_dual_encoder("clip")
     teacher.name = "lit-e5s-effl0-clip"
-    save_checkpoint(teacher, zoo_dir() / "lit-e5s-effl0-clip")
-    monkeypatch.setattr(build_zoo, "build_default_zoo", lambda *a, **k: [])
+    teacher.save_pretrained(zoo_dir() / "lit-e5s-effl0-clip")
+    monkeypatch.setattr(study, "build_default_zoo", lambda *a, **k: [])
     monkeypatch.setitem(students.RECIPES, "half", replace(students.RECIPES["half"], vocab_words=20, tail_rank=4))
     path = run_grid("small", families=("clip",), objectives=("dr", "ed"), seeds=(0, 1), out=tmp_path, progress=False,
                     log=lambda m: None, n_boot=50)

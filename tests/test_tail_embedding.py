@@ -8,7 +8,7 @@ import torch
 from tests.tiny import MULTILINGUAL, tiny_bert, tiny_unigram, tiny_unigram_elsewhere
 from training.students import StudentRecipe, build_student, full_rows_within, vocabulary_budget
 from zoo.embeddings import TailFactorizedEmbedding
-from zoo.towers import HFTextTower
+from zoo.text_tower import HFTextTower
 
 TEXTS = ["a cat on a mat", "the dog and the cat", "la casa de mi padre"]
 
@@ -83,13 +83,13 @@ def test_tail_student_round_trips_and_loads_in_other_libraries(student, tmp_path
     from transformers import AutoModel
 
     from tests.tiny import tiny_dual_encoder
-    from zoo.checkpoint import load_checkpoint, save_checkpoint
     from zoo.dual_encoder import DualEncoder
+    from zoo.factory import load_checkpoint
 
     tower, _ = student
     base = tiny_dual_encoder()
     model = DualEncoder(tower, base.image, family="clip", name="tiny-tail")
-    path = save_checkpoint(model, tmp_path / "tail")
+    path = model.save_pretrained(tmp_path / "tail")
     config = json.loads((path / "config.json").read_text())
     assert config["lingualens_tail"]["rank"] == 4 and "modeling_lingualens" in config["auto_map"]["AutoModel"]
     loaded = load_checkpoint(path)
@@ -107,10 +107,11 @@ def test_tail_student_round_trips_and_loads_in_other_libraries(student, tmp_path
 
 def test_tampered_tail_config_is_refused(student, tmp_path):
     from tests.tiny import tiny_dual_encoder
-    from zoo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from zoo.checkpoint import CheckpointError
     from zoo.dual_encoder import DualEncoder
+    from zoo.factory import load_checkpoint
 
-    path = save_checkpoint(DualEncoder(student[0], tiny_dual_encoder().image, name="t"), tmp_path / "t")
+    path = DualEncoder(student[0], tiny_dual_encoder().image, name="t").save_pretrained(tmp_path / "t")
     config = json.loads((path / "config.json").read_text())
     config["lingualens_tail"]["rank"] = 64  # wider than the 32-d model
     (path / "config.json").write_text(json.dumps(config))
@@ -123,15 +124,14 @@ def test_tampered_tail_config_is_refused(student, tmp_path):
 
 
 def test_tail_student_exports_to_onnx_with_parity(student, session_home, tmp_path):
+    from core.paths import zoo_dir
     from export.onnx import export_model
     from export.runtime import OnnxEncoder
     from tests.tiny import tiny_dual_encoder
-    from zoo.checkpoint import save_checkpoint
     from zoo.dual_encoder import DualEncoder
-    from zoo.paths import zoo_dir
 
     model = DualEncoder(student[0], tiny_dual_encoder().image, family="clip", name="tiny-tail-export")
-    save_checkpoint(model, zoo_dir() / "tiny-tail-export")
+    model.save_pretrained(zoo_dir() / "tiny-tail-export")
     out = export_model("tiny-tail-export", tmp_path / "onnx")
     texts = [*MULTILINGUAL, "ድመት", ""]  # pieces from the full rows and from the low-rank tail
     ids = student[0].tokenize(texts)["input_ids"]
@@ -142,10 +142,9 @@ def test_tail_student_exports_to_onnx_with_parity(student, session_home, tmp_pat
 def test_a_vocabulary_is_reused_for_its_teacher_and_refused_for_another(teacher, student, tmp_path):
     from tests.tiny import tiny_dual_encoder
     from training.students import Vocabulary
-    from zoo.checkpoint import save_checkpoint
     from zoo.dual_encoder import DualEncoder
 
-    path = save_checkpoint(DualEncoder(student[0], tiny_dual_encoder().image, name="v"), tmp_path / "v")
+    path = DualEncoder(student[0], tiny_dual_encoder().image, name="v").save_pretrained(tmp_path / "v")
     vocab = Vocabulary.of_checkpoint(path)
     assert len(vocab.pieces) == 4000 and vocab.full_rows == student[1]["full_rows"]
     recipe = StudentRecipe("half", vocab_words=0, max_text_fraction=0.5, tail_rank=4)

@@ -4,7 +4,7 @@ import json
 import pytest
 from PIL import Image
 
-from training.data.languages import UnknownLanguageError, normalize_language
+from core.languages import UnknownLanguageError, normalize_language
 from training.data.user import ManifestError, load_image_folder, load_manifest, load_xm3600
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.io import ImageError, load_image
 from tests.tiny import tiny_dual_encoder
 from zoo import ModelNotReadyError, UnknownModelError, load_model
-from zoo.io import ImageError, load_image
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_untrained_teacher_says_how_to_make_it_ready(home):
 
 @pytest.mark.parametrize("name", ["../etc", "..", "/etc/passwd", "a/../../b", ".hidden", "x/y"])
 def test_names_cannot_leave_the_zoo(name):
-    from zoo.registry import zoo_checkpoint
+    from core.paths import zoo_checkpoint
 
     with pytest.raises(ValueError, match="invalid model name"):
         zoo_checkpoint(name)
@@ -130,12 +130,11 @@ def test_zoo_pull_offline_fails_fast_with_message(capsys, monkeypatch, home):
 
 
 def test_zoo_lists_and_loads_a_local_checkpoint_by_name(home):
-    from zoo.checkpoint import save_checkpoint
-    from zoo.paths import zoo_dir
-    from zoo.registry import local_zoo_names
+    from core.paths import zoo_dir
+    from zoo.factory import local_zoo_names
 
     model = tiny_dual_encoder()
-    save_checkpoint(model, zoo_dir() / "my-tiny")
+    model.save_pretrained(zoo_dir() / "my-tiny")
     assert "my-tiny" in local_zoo_names()
     loaded = load_model("my-tiny")
     np.testing.assert_allclose(loaded.encode_text(["hola"]), model.encode_text(["hola"]), atol=1e-6)

@@ -48,8 +48,10 @@ def tiny_dual_encoder(family: str = "clip", embed_dim: int = 16, seed: int = 0):
     import timm
 
     from zoo.dual_encoder import DualEncoder
+    from zoo.heads import MLPHead
+    from zoo.image_tower import TimmImageTower
     from zoo.preprocess import ImagePreprocess
-    from zoo.towers import HFTextTower, MLPHead, TimmImageTower
+    from zoo.text_tower import HFTextTower
 
     torch.manual_seed(seed)
     text = HFTextTower(tiny_bert(seed=seed), tiny_unigram(), prefix="query: ", max_length=24,
@@ -88,9 +90,19 @@ def tiny_open_clip_config(path: Path, hf_text_dir: Path | None = None) -> Path:
 
 def tiny_hf_clip_like(kind: str, path):
     """A tiny transformers CLIP / SigLIP / SigLIP2 saved as a local directory (model, processor, tokenizer)."""
-    from transformers import (AutoTokenizer, CLIPConfig, CLIPImageProcessor, CLIPModel, PreTrainedTokenizerFast,
-                              Siglip2Config, Siglip2ImageProcessor, Siglip2Model, SiglipConfig,
-                              SiglipImageProcessor, SiglipModel)
+    from transformers import (
+        AutoTokenizer,
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        PreTrainedTokenizerFast,
+        Siglip2Config,
+        Siglip2ImageProcessor,
+        Siglip2Model,
+        SiglipConfig,
+        SiglipImageProcessor,
+        SiglipModel,
+    )
 
 
     torch.manual_seed(0)

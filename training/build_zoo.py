@@ -10,12 +10,18 @@ runs on a fresh checkout. Measured on 2 cores: ≈15 s corpus, ≈4 min for the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
-from zoo.checkpoint import CONFIG_NAME, is_checkpoint
-from zoo.registry import zoo_checkpoint
+from core.paths import zoo_checkpoint
+from zoo.checkpoint import is_checkpoint, read_config, read_info
+
+from .data.corpus import build_corpus, corpus_hash, default_corpus_path
+from .distill import run
+from .distill_config import DistillConfig, default_train_config, student_name
+from .teacher_cache import checkpoint_key
+from .teachers import RECIPE_VERSION, TeacherConfig, build_teacher
+from .trainer import TrainConfig
 
 FAMILIES = ("clip", "siglip")
 DEFAULT_LOSSES = ("dr", "ed")
@@ -24,32 +30,23 @@ DEFAULT_LOSSES = ("dr", "ed")
 def is_current(name: str, chash: str, teacher: str | None = None, log=print) -> bool:
     """Built, from this corpus, by this teacher recipe, and (for a student) from the teacher now in
     the zoo: anything older is rebuilt."""
-    from .teacher_cache import checkpoint_key
-    from .teachers import RECIPE_VERSION
-
     path = zoo_checkpoint(name)
     if not is_checkpoint(path):
         return False
-    meta = json.loads((path / CONFIG_NAME).read_text()).get("meta", {})
-    if meta.get("corpus_hash") != chash:
+    info = read_info(path)
+    if info.corpus_hash != chash:
         log(f"{name} was built from another corpus: rebuilding it")
         return False
-    if teacher is None and meta.get("recipe_version", 1) < RECIPE_VERSION:
-        log(f"{name} is an older teacher recipe (version {meta.get('recipe_version', 1)} < {RECIPE_VERSION}): rebuilding it")
+    if teacher is None and (info.recipe_version or 1) < RECIPE_VERSION:
+        log(f"{name} is an older teacher recipe (version {info.recipe_version or 1} < {RECIPE_VERSION}): rebuilding it")
         return False
-    if teacher is not None and meta.get("teacher_key") != checkpoint_key(
-            json.loads((zoo_checkpoint(teacher) / CONFIG_NAME).read_text())):
+    if teacher is not None and info.teacher_key != checkpoint_key(read_config(zoo_checkpoint(teacher))):
         log(f"{name} was distilled from another version of {teacher}: rebuilding it")
         return False
     return True
 
 
 def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool = True, log=print) -> list[str]:
-    from .data.corpus import build_corpus, corpus_hash, default_corpus_path
-    from .distill import DistillConfig, default_train_config, run
-    from .teachers import TeacherConfig, build_teacher
-    from .trainer import TrainConfig
-
     built = []
     if not (default_corpus_path() / "manifest.jsonl").is_file():
         log("building the embedded corpus …")
@@ -66,7 +63,6 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
             built.append(teacher)
         for loss in losses:
             cfg = DistillConfig(teacher=teacher, recipe="half", loss=loss)
-            from .distill import student_name
 
             name = student_name(cfg)
             if not is_current(name, chash, teacher, log=log):

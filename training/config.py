@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import types
 import typing
 from typing import Any, TypeVar
 
@@ -29,7 +30,8 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
         elif origin in (tuple, list):
             parser.add_argument(flag, nargs="+", type=args[0] if args else str, default=default, help=helptext)
         else:
-            base = next((a for a in args if a is not type(None)), str) if origin is typing.Union or origin is getattr(__import__("types"), "UnionType", None) else typ
+            optional = origin is typing.Union or origin is types.UnionType  # `X | None`
+            base = next((a for a in args if a is not type(None)), str) if optional else typ
             parser.add_argument(flag, type=base, default=default, help=helptext)
 
 

@@ -11,11 +11,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.feature_cache import cached_features
+from core.records import Record
+from zoo.heads import with_flatness
+from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_tower
 
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
-from .data.records import Record
 from .data.selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
-from .features import cached_features, flatness_features, image_backbone_features, text_backbone_features
+from .evaluation.cached import CachedEncoder
+from .evaluation.suite import texts_to_encode
+from .features import flatness_features, image_backbone_features, text_backbone_features
 
 TEXT_KEY = "e5-small-mean-query128"
 IMAGE_KEY = "effnet-lite0-224"
@@ -40,10 +45,6 @@ class EmbeddedFeatures:
 def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...] = (),
                            progress: bool = True, sources: tuple[str, ...] = DEFAULT_TRAIN_SOURCES) -> EmbeddedFeatures:
     """Features of the corpus rows a teacher may train on (`training_view`: no held-out language)."""
-    from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_tower
-
-    from .evaluation.suite import texts_to_encode
-
     root = Path(corpus) if corpus else default_corpus_path()
     records = training_view(load_corpus(root), sources, languages)
     # Train-split captions are cached apart from evaluation texts: the features a head or a
@@ -67,29 +68,22 @@ def load_embedded_features(corpus: Path | None = None, languages: tuple[str, ...
     return EmbeddedFeatures(root, records, texts, text_feats, images, image_feats, image_flat)
 
 
-class HeadsEncoder:
+def heads_encoder(feats: EmbeddedFeatures, text_head: torch.nn.Module, image_head: torch.nn.Module) -> CachedEncoder:
     """encode_text / encode_image over cached backbone features through trainable heads.
 
     Numerically the same as the full DualEncoder built from these heads (checked after
     training), but each call is a matrix lookup plus a small MLP instead of a transformer.
     """
-
-    def __init__(self, feats: EmbeddedFeatures, text_head: torch.nn.Module, image_head: torch.nn.Module):
-        self.feats, self.text_head, self.image_head = feats, text_head, image_head
+    @torch.inference_mode()
+    def encode_texts(texts: list[str]) -> np.ndarray:
+        x = torch.from_numpy(feats.text_feats[[feats.text_index[t] for t in texts]])
+        return torch.nn.functional.normalize(text_head(x), dim=-1).numpy()
 
     @torch.inference_mode()
-    def encode_text(self, texts: list[str], batch_size: int = 0) -> np.ndarray:
-        x = torch.from_numpy(self.feats.text_feats[[self.feats.text_index[t] for t in texts]])
-        return torch.nn.functional.normalize(self.text_head(x), dim=-1).numpy()
+    def image_rows(rows: list[int]) -> np.ndarray:
+        x = torch.from_numpy(feats.image_feats[rows])
+        if getattr(image_head, "needs_flatness", False):
+            x = with_flatness(x, torch.from_numpy(feats.image_flat[rows]))
+        return torch.nn.functional.normalize(image_head(x), dim=-1).numpy()
 
-    @torch.inference_mode()
-    def encode_image(self, images: list, batch_size: int = 0) -> np.ndarray:
-        from .evaluation.suite import relative_image
-
-        rows = [self.feats.image_index[relative_image(self.feats.root, p)] for p in images]
-        x = torch.from_numpy(self.feats.image_feats[rows])
-        if getattr(self.image_head, "needs_flatness", False):
-            from zoo.photo_head import with_flatness
-
-            x = with_flatness(x, torch.from_numpy(self.feats.image_flat[rows]))
-        return torch.nn.functional.normalize(self.image_head(x), dim=-1).numpy()
+    return CachedEncoder(encode_texts, feats.images, image_rows, feats.root)

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.paths import lingualens_home
+from core.paths import lingualens_home, zoo_checkpoint
+from zoo import load_model
+from zoo.checkpoint import is_checkpoint
 
 from .data.corpus import default_corpus_path, load_corpus
 from .evaluation.cost import measure_cost
@@ -59,9 +61,6 @@ class MemoEncoder:
 
 
 def default_out(name: str, split: str, other: str | None) -> Path:
-    from zoo.checkpoint import is_checkpoint
-    from zoo.registry import zoo_checkpoint
-
     tail = split if not other else f"{split}-vs-{re.sub(r'[^A-Za-z0-9._-]+', '_', other)}"
     try:
         ckpt = zoo_checkpoint(name)
@@ -74,8 +73,6 @@ def default_out(name: str, split: str, other: str | None) -> Path:
 
 def run(models: list[str], split: str, corpus: Path | None, languages: list[str] | None,
         with_cost: bool, out: Path | None, n_boot: int = 1000, progress: bool = True) -> Path:
-    from zoo import load_model
-
     root = Path(corpus) if corpus else default_corpus_path()
     records = load_corpus(root)
     loaded: dict[str, MemoEncoder] = {}

@@ -1,6 +1,6 @@
 """Choose the photo-aware image head's gate on validation data only.
 
-The gate (`zoo.photo_head.Gate`) decides, from an image's flatness, how much of its
+The gate (`zoo.heads.Gate`) decides, from an image's flatness, how much of its
 embedding comes from ConSE class semantics instead of the head trained on drawings. Two
 validation signals choose it, and neither touches the out-of-domain test photos:
 
@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.photo_head import DEFAULT_PROMPT, Gate, PhotoAwareHead, with_flatness
+from zoo.heads import DEFAULT_PROMPT, Gate, PhotoAwareHead, with_flatness
 
+from .data.photos import GATE_PHOTOS, PHOTO_LANGUAGES
 from .evaluation.retrieval import first_hit_ranks
 
 MAX_EMOJI_DROP = 0.005
@@ -90,8 +91,6 @@ def gate_data(feats, embed_texts, pooled_features, languages: list[str]) -> Gate
     `embed_texts(texts) -> [N, D]` is the teacher's normalised text embedding; `pooled_features(
     images) -> [N, F + 1]` the image backbone's pooled output with flatness appended, for PIL
     images (the gate photos are not in the corpus)."""
-    from .data.photos import GATE_PHOTOS, PHOTO_LANGUAGES
-
     gallery_paths = sorted({r.image for r in feats.records if r.split == "val" and r.kind in ("emoji", "flag")})
     at = {p: i for i, p in enumerate(gallery_paths)}
     rows = [feats.image_index[p] for p in gallery_paths]

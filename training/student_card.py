@@ -30,7 +30,7 @@ def student_card(name, cfg, student, teacher, test_student: dict, test_teacher: 
         f"intervals: `python -m training.evaluate --model {name} --compare {cfg.teacher}`.")
     report = markdown({cfg.teacher: test_teacher, name: test_student}, "per language").split("\n", 2)[2]
     return model_card(
-        name, summary=summary, languages=student.meta.get("languages", []),
+        name, summary=summary, languages=student.info.languages,
         base_models=[cfg.teacher], parameters=student.num_parameters(), command=command,
         metrics={k: v for k, v in s.items() if isinstance(v, float) and not math.isnan(v)},
         sections={"Student vs teacher (test split)": report,

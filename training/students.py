@@ -34,10 +34,9 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from zoo.embeddings import TailFactorizedEmbedding, mark_config
-from zoo.towers import HFTextTower
-
-from .data.languages import unicode_script
+from core.languages import ALIASES, unicode_script
+from zoo.embeddings import CONFIG_KEY, TailFactorizedEmbedding, mark_config
+from zoo.text_tower import HFTextTower
 
 SPECIAL_IDS_KEEP = 8  # the first ids of XLM-R-style vocabularies are specials and punctuation
 
@@ -101,8 +100,6 @@ def vocabulary_texts(languages: Iterable[str], words_per_language: int, extra: I
     if not words_per_language:
         return list(extra)
     import wordfreq
-
-    from .data.languages import ALIASES
 
     available = set(wordfreq.available_languages())
     reverse = {v: k for k, v in ALIASES.items() if k in available}  # our 'no' -> wordfreq 'nb'
@@ -244,8 +241,6 @@ class Vocabulary:
     @classmethod
     def of_checkpoint(cls, path) -> "Vocabulary":
         from pathlib import Path
-
-        from zoo.embeddings import CONFIG_KEY
 
         path = Path(path)
         try:

@@ -22,16 +22,24 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from zoo.io import atomic_write_json, atomic_write_text
+from core.io import atomic_write_json, atomic_write_text
+from core.paths import zoo_checkpoint
+from zoo import load_model
+from zoo.checkpoint import is_checkpoint
 
-from .distill import DistillConfig, default_train_config, run, student_name
+from .build_zoo import build_default_zoo
+from .data.corpus import default_corpus_path, load_corpus
+from .distill import run
+from .distill_config import DistillConfig, default_train_config, student_name
+from .evaluate import MemoEncoder
 from .evaluation.bootstrap import interval
 from .evaluation.cost import machine, measure_cost
+from .evaluation.multilingual import evaluate_multilingual
 from .evaluation.report import save_figure
 
 FAMILIES = ("clip", "siglip")
@@ -289,14 +297,6 @@ def plot_study(result: dict, path: Path) -> None:
 
 def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS, languages: tuple[str, ...] = (),
              out: Path = Path("results"), progress: bool = True, log=print, n_boot: int = 1000) -> Path:
-    from zoo import load_model
-    from zoo.checkpoint import is_checkpoint
-    from zoo.registry import zoo_checkpoint
-
-    from .build_zoo import build_default_zoo
-    from .data.corpus import default_corpus_path, load_corpus
-    from .evaluate import MemoEncoder
-    from .evaluation.multilingual import evaluate_multilingual
 
     started = time.perf_counter()
     build_default_zoo(families, losses=(), progress=progress, log=log)  # corpus + teachers only
@@ -309,7 +309,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
     for family in families:
         teacher = f"lit-e5s-effl0-{family}"
         tmodel = load_model(teacher)
-        teachers[teacher] = {"summary": tmodel.meta.get("test_summary", {}),
+        teachers[teacher] = {"summary": tmodel.info.test_summary,
                              "cost": measure_cost(tmodel, repeats=5), "params": tmodel.num_parameters()}
         memo = MemoEncoder(tmodel)  # the teacher is encoded once for all its students
         vocabulary = ""  # the first student's: every student of a teacher has the same one, chosen once
@@ -334,7 +334,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                     g: (rep["group_samples"][name][g], rep["group_samples"][teacher][g])
                     for g in GROUPS if g in rep["group_samples"][name]}
                 rows.append({"teacher": teacher, "family": family, "objective": objective, "seed": seed, "student": name,
-                             "summary": student.meta.get("test_summary", {}),
+                             "summary": student.info.test_summary,
                              "groups": {g: v for g, v in rep["groups"][name].items() if g in GROUPS},
                              "params": student.num_parameters(), "cost": measure_cost(student, repeats=5),
                              "seconds": round(time.perf_counter() - t0, 1)})

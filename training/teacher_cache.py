@@ -19,9 +19,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from zoo.towers import HFTextTower, TimmImageTower
+from core.feature_cache import cached_features
+from zoo.image_tower import TimmImageTower
+from zoo.info import info_of
+from zoo.text_tower import HFTextTower
 
-from .features import cached_features, head_inputs, image_backbone_features, text_backbone_features
+from .features import head_inputs, image_backbone_features, text_backbone_features
 
 
 def checkpoint_key(cfg: dict) -> str:
@@ -32,7 +35,7 @@ def checkpoint_key(cfg: dict) -> str:
 
 def teacher_key(teacher) -> str:
     """A stable identity for a teacher's weights and input settings."""
-    cfg = getattr(teacher, "meta", {}).get("config")
+    cfg = info_of(teacher).config
     if cfg and "files" in cfg:
         return checkpoint_key(cfg)
     h = hashlib.sha256()
@@ -46,8 +49,8 @@ def teacher_key(teacher) -> str:
 
 def _frozen(teacher, side: str) -> str | None:
     """The frozen-feature cache key of a tower that LinguaLens kept frozen, as its checkpoint
-    records (`meta.frozen_towers`); None for anything fine-tuned or unknown."""
-    return (getattr(teacher, "meta", {}) or {}).get("frozen_towers", {}).get(side)
+    records (`info.frozen_towers`); None for anything fine-tuned or unknown."""
+    return info_of(teacher).frozen_towers.get(side)
 
 
 @torch.inference_mode()

@@ -19,28 +19,30 @@ import math
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from core.feature_cache import cached_features
+from core.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
+from core.paths import cache_dir, zoo_checkpoint
 from zoo.card import model_card
-from zoo.checkpoint import save_checkpoint
-from zoo.paths import cache_dir
-from zoo.photo_head import DEFAULT_PROMPT, PhotoAwareHead, flatness, with_flatness
-from zoo.registry import zoo_checkpoint
-from zoo.towers import MLPHead
+from zoo.heads import DEFAULT_PROMPT, MLPHead, PhotoAwareHead, flatness, with_flatness
+from zoo.models import build_lit_teacher
+from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_classifier, efficientnet_lite0_tower
 
 from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash
-from .data.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
 from .data.selection import DEFAULT_TRAIN_SOURCES
-from .embedded import IMAGE_KEY, RETRIEVAL_KINDS, TEXT_KEY, EmbeddedFeatures, HeadsEncoder, load_embedded_features
-from .evaluation.report import write_report
+from .embedded import IMAGE_KEY, RETRIEVAL_KINDS, TEXT_KEY, EmbeddedFeatures, heads_encoder, load_embedded_features
+from .evaluation.report import markdown, write_report
 from .evaluation.suite import evaluate
+from .features import text_backbone_features
 from .losses.contrastive import family_loss
+from .photo_gate import choose_gate, class_prompts, drawing_evidence, gate_data, gate_table_markdown
 from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 
 E5_HIDDEN, EFFNET_FEATURES = 384, 1280
@@ -59,7 +61,7 @@ class TeacherConfig:
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
     train_sources: tuple[str, ...] = DEFAULT_TRAIN_SOURCES  # caption sources the heads train on
     name: str = ""  # default lit-e5s-effl0-<family>
-    photo_head: bool = True  # mix ConSE class semantics into the image head for photos (zoo.photo_head)
+    photo_head: bool = True  # mix ConSE class semantics into the image head for photos (zoo.heads)
     photo_top_k: int = 10  # ImageNet classes per image in the ConSE embedding
     photo_prompt: str = DEFAULT_PROMPT  # how a class name becomes text for the teacher's text tower
 
@@ -137,7 +139,7 @@ def train_heads(feats: EmbeddedFeatures, cfg: TeacherConfig, train_cfg: TrainCon
     langs = [lang for lang in EMOJI_LANGUAGES if not cfg.languages or lang in cfg.languages]
 
     def val(module: TeacherHeads) -> tuple[float, dict]:
-        enc = HeadsEncoder(feats, module.text, module.image_head)
+        enc = heads_encoder(feats, module.text, module.image_head)
         rep = evaluate(enc, feats.records, feats.root, "val", languages=langs, kinds=("emoji",),
                        with_vqa=False, with_clustering=False)
         score = rep["summary"]["emoji_t2i_R@10_mean"]
@@ -154,10 +156,6 @@ def build_photo_head(heads: TeacherHeads, feats: EmbeddedFeatures, cfg: TeacherC
     (`training.photo_gate`); returns (head, choice)."""
     import copy
 
-    from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_classifier, efficientnet_lite0_tower
-
-    from .features import cached_features, text_backbone_features
-    from .photo_gate import choose_gate, class_prompts, drawing_evidence, gate_data
 
     heads.eval()
     text_tower = e5_small_text_tower()
@@ -189,8 +187,6 @@ def build_photo_head(heads: TeacherHeads, feats: EmbeddedFeatures, cfg: TeacherC
 def assemble(heads: TeacherHeads, cfg: TeacherConfig, name: str, image_head: nn.Module | None = None):
     """The full DualEncoder with the trained heads (what the zoo stores and the app serves);
     `image_head` replaces the trained image head (the photo-aware one wraps it)."""
-    from zoo.models import build_lit_teacher
-
     model = build_lit_teacher(cfg.family, image_head=(EFFNET_FEATURES, cfg.image_hidden, cfg.embed_dim),
                               embed_dim=cfg.embed_dim, name=name)
     model.text.projection.load_state_dict(heads.text_proj.state_dict())
@@ -216,11 +212,11 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
     image_head, gate_choice = build_photo_head(heads, feats, cfg, progress) if cfg.photo_head else (heads.image_head, None)
 
     # Reports: the aligned teacher on held-out concepts, against chance and a random projection.
-    encoder = HeadsEncoder(feats, heads.text, image_head)
+    encoder = heads_encoder(feats, heads.text, image_head)
     test = evaluate(encoder, feats.records, feats.root, "test", languages=list(cfg.languages) or None)
     test["chance"] = chance_levels(test)
     rt, ri = random_projection_heads(cfg)
-    baseline = evaluate(HeadsEncoder(feats, rt, ri), feats.records, feats.root, "test",
+    baseline = evaluate(heads_encoder(feats, rt, ri), feats.records, feats.root, "test",
                         languages=list(cfg.languages) or None, with_clustering=False)
 
     model = assemble(heads, cfg, name, image_head if cfg.photo_head else None)
@@ -233,19 +229,21 @@ def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | Non
     if drift > 1e-4:
         raise RuntimeError(f"assembled teacher differs from its cached-feature twin by {drift:.2e}")
     best = max(history, key=lambda h: h["val_score"]) if history else {}
-    model.meta.update({"role": "teacher", "recipe_version": RECIPE_VERSION, "languages": sorted({r.language for r in feats.records if r.split == "train"}),
-                       "held_out_languages": sorted(HELD_OUT_LANGUAGES), "corpus_hash": corpus_hash(feats.root),
-                       "frozen_towers": {"text": TEXT_KEY, "image": IMAGE_KEY},
-                       "training": {"config": asdict(cfg), "train": asdict(train_cfg), "best_epoch": best.get("epoch"),
-                                    "val_emoji_t2i_R@10": best.get("val_score"),
-                                    "photo_gate": None if gate_choice is None else
-                                    {"gate": asdict(gate_choice.gate), "head_only": gate_choice.head_only,
-                                     "evidence": gate_choice.evidence, "tried": gate_choice.table},
-                                    "seconds": round(time.perf_counter() - started, 1)},
-                       "test_summary": test["summary"]})
+    model.info = replace(
+        model.info, role="teacher", recipe_version=RECIPE_VERSION,
+        languages=sorted({r.language for r in feats.records if r.split == "train"}),
+        held_out_languages=sorted(HELD_OUT_LANGUAGES), corpus_hash=corpus_hash(feats.root),
+        frozen_towers={"text": TEXT_KEY, "image": IMAGE_KEY},
+        training={"config": asdict(cfg), "train": asdict(train_cfg), "best_epoch": best.get("epoch"),
+                  "val_emoji_t2i_R@10": best.get("val_score"),
+                  "photo_gate": None if gate_choice is None else
+                  {"gate": asdict(gate_choice.gate), "head_only": gate_choice.head_only,
+                   "evidence": gate_choice.evidence, "tried": gate_choice.table},
+                  "seconds": round(time.perf_counter() - started, 1)},
+        test_summary=test["summary"])
     reports = {name: test, "random projection": baseline}
     card = teacher_card(name, cfg, test, baseline, model, command or _command(cfg, train_cfg), gate_choice)
-    save_checkpoint(model, dest, card=card)
+    model.save_pretrained(dest, card=card)
     write_report(dest / "reports" / "test", reports, f"{name}: held-out test concepts")
     return dest
 
@@ -256,8 +254,6 @@ def _command(cfg: TeacherConfig, train_cfg: TrainConfig) -> str:
 
 def teacher_card(name: str, cfg: TeacherConfig, test: dict, baseline: dict, model, command: str,
                  gate_choice=None) -> str:
-    from .evaluation.report import markdown
-
     s, b = test["summary"], baseline["summary"]
     loss = "CLIP softmax contrastive loss (learnable temperature)" if cfg.family == "clip" else \
         "SigLIP sigmoid loss (learnable temperature and bias)"
@@ -275,8 +271,6 @@ def teacher_card(name: str, cfg: TeacherConfig, test: dict, baseline: dict, mode
     sections = {"Design choice": why, "Evaluation (test split)": markdown({name: test, "random projection": baseline},
                                                                           f"{name} vs baseline").split("\n", 2)[2]}
     if gate_choice is not None:
-        from .photo_gate import gate_table_markdown
-
         g = gate_choice.gate
         sections["Photos"] = (
             "The image head was aligned on drawings only. For photographs it mixes in ConSE class semantics: the "
@@ -289,7 +283,7 @@ def teacher_card(name: str, cfg: TeacherConfig, test: dict, baseline: dict, mode
     sections["Limits"] = ("Emoji names are short labels; flags are barely separable by ImageNet features; "
                           "photos are understood through 1,000 ImageNet classes only. Absolute numbers are far below a web-scale CLIP.")
     return model_card(
-        name, summary=summary, languages=model.meta["languages"],
+        name, summary=summary, languages=model.info.languages,
         base_models=["intfloat/multilingual-e5-small", "efficientnet-lite0 (ImageNet-1k)"],
         parameters=model.num_parameters(), command=command,
         metrics={k: v for k, v in s.items() if isinstance(v, float) and not math.isnan(v)},

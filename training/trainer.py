@@ -26,8 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.io import atomic_path, atomic_write_json
-from zoo.paths import ensure_writable
+from core.io import atomic_path, atomic_write_json
+from core.paths import ensure_writable
+from core.progress import progress as tqdm
 
 
 @dataclass
@@ -159,8 +160,6 @@ class Trainer:
 
     # -- loop ------------------------------------------------------------------------
     def fit(self) -> list[dict]:
-        from zoo.progress import progress as tqdm
-
         resumed = self.try_resume()
         if resumed:
             self._log({"event": "resumed", "epoch": self.epoch, "step_in_epoch": self.step_in_epoch})

@@ -5,7 +5,7 @@
     model.encode_text(["perro", "犬", "собака"])  # float32 [3, D], L2-normalised
     model.encode_image(["cat.jpg"])
 
-Imports are lazy so that torch-free parts (`zoo.preprocess`, `zoo.io`, `zoo.paths`) can serve
+Imports are lazy so that torch-free parts (`zoo.preprocess`, and everything in `core`) can serve
 the ONNX runtime without pulling in PyTorch.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY = {
-    "DualEncoder": "dual_encoder", "ModelNotReadyError": "registry", "ModelSpec": "registry",
-    "UnknownModelError": "registry", "load_model": "registry", "register_model": "registry",
-    "registered": "registry", "status": "registry",
+    "DualEncoder": "dual_encoder", "ModelInfo": "info", "ModelNotReadyError": "registry",
+    "ModelSpec": "registry", "UnknownModelError": "registry", "load_model": "factory",
+    "register_model": "registry", "registered": "factory", "status": "factory",
 }
 __all__ = sorted(_LAZY)
 

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from .hub import HubUnavailableError  # stdlib-only module: cheap to import up front
+from core.paths import zoo_checkpoint
+
+from . import publish
+from .checkpoint import CheckpointError, is_checkpoint, read_config
+from .factory import local_zoo_names, registered, status
+from .hub import HubUnavailableError
+from .info import ModelInfo
 
 
 def _fmt(n: int | None) -> str:
@@ -13,23 +18,22 @@ def _fmt(n: int | None) -> str:
 
 
 def cmd_list() -> int:
-    from .registry import local_zoo_names, registered, status
-
+    """Sizes come from the checkpoint when a model is built (what is really there), otherwise from
+    the registry's skeleton or the publisher's figures, and "?" where neither exists."""
     specs = registered()
     rows = [("name", "family", "role", "source", "text", "image", "languages", "status")]
     for spec in specs.values():
-        rows.append((spec.name, spec.family, spec.role, spec.source, _fmt(spec.text_params),
-                     _fmt(spec.image_params), spec.languages, status(spec)))
+        ckpt = zoo_checkpoint(spec.name)
+        sizes = read_config(ckpt).get("parameters", {}) if is_checkpoint(ckpt) else (spec.sizes() if spec.sizes else {})
+        rows.append((spec.name, spec.family, spec.role, spec.source, _fmt(sizes.get("text")),
+                     _fmt(sizes.get("image")), spec.languages, status(spec)))
     for name in local_zoo_names():
         if name in specs:
             continue
-        from .registry import zoo_checkpoint
-
-        cfg = json.loads((zoo_checkpoint(name) / "lingualens.json").read_text())
-        params = cfg.get("parameters", {})
-        rows.append((name, cfg.get("family", "?"), cfg.get("meta", {}).get("role", "student"), "zoo",
-                     _fmt(params.get("text")), _fmt(params.get("image")),
-                     str(len(cfg.get("meta", {}).get("languages", [])) or "?"), "ready"))
+        cfg = read_config(zoo_checkpoint(name))
+        info, params = ModelInfo.from_dict(cfg.get("meta")), cfg.get("parameters", {})
+        rows.append((name, cfg["family"], info.role or "student", "zoo", _fmt(params.get("text")),
+                     _fmt(params.get("image")), str(len(info.languages) or "?"), "ready"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
@@ -52,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return cmd_list()
-        from .registry import zoo_checkpoint
-
         if args.command == "info":
             card = zoo_checkpoint(args.name) / "README.md"
             if not card.is_file():
@@ -61,14 +63,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             print(card.read_text())
             return 0
-        from . import hub
-
         if args.command == "pull":
-            print(f"pulled into {hub.pull(args.name, args.repo)}")
+            print(f"pulled into {publish.pull(args.name, args.repo)}")
         else:
-            print(f"pushed: {hub.push(args.name, args.repo)}")
+            print(f"pushed: {publish.push(args.name, args.repo)}")
         return 0
-    except (HubUnavailableError, ValueError, FileNotFoundError) as exc:
+    except (HubUnavailableError, CheckpointError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 from urllib.parse import urlparse
 
 CONNECT_TIMEOUT_S = 3.0
@@ -53,32 +52,3 @@ def is_cached(hub_id: str, source: str = "transformers") -> bool:
         if isinstance(hit, str):
             return True
     return False
-
-
-def pull(name: str, repo_id: str, revision: str | None = None) -> Path:
-    """Download a LinguaLens checkpoint repo into the zoo under `name`."""
-    from huggingface_hub import snapshot_download
-
-    from .checkpoint import copy_checkpoint, load_checkpoint
-    from .registry import zoo_checkpoint
-
-    dest = zoo_checkpoint(name)
-    require_hub(f"pulling {repo_id!r}")
-    local = Path(snapshot_download(repo_id, revision=revision))
-    load_checkpoint(local)  # verify hashes and shapes before it enters the zoo
-    return copy_checkpoint(local, dest)
-
-
-def push(name: str, repo_id: str, private: bool = True) -> str:
-    from huggingface_hub import HfApi
-
-    from .checkpoint import is_checkpoint
-    from .registry import zoo_checkpoint
-
-    src = zoo_checkpoint(name)
-    if not is_checkpoint(src):
-        raise FileNotFoundError(f"no zoo checkpoint named {name!r} at {src}")
-    require_hub(f"pushing {name!r}")
-    api = HfApi()
-    api.create_repo(repo_id, private=private, exist_ok=True)
-    return api.upload_folder(folder_path=str(src), repo_id=repo_id).commit_url

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 import numpy as np
 from PIL import Image
 
-from .io import load_image
+from core.io import load_image
 
 _RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST}
 

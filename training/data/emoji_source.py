@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .languages import EMOJI_LANGUAGES
+from core.languages import EMOJI_LANGUAGES
 
 SKIN_TONES = frozenset(range(0x1F3FB, 0x1F400))
 REGIONAL = range(0x1F1E6, 0x1F200)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .languages import HELD_OUT_LANGUAGES
-from .records import Record
+from core.languages import HELD_OUT_LANGUAGES
+from core.records import Record
 
 DEFAULT_TRAIN_SOURCES: tuple[str, ...] = ("emoji", "cldr")
 # Students distill on the CLDR emoji names of every non-held-out language too, capped at a text

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from zoo.io import ImageError, load_image
-
-from .languages import UnknownLanguageError, normalize_language
-from .records import SPLITS, Record
+from core.io import ImageError, load_image
+from core.languages import UnknownLanguageError, normalize_language
+from core.records import SPLITS, Record
 
 REPORT_EXAMPLES = 5
 

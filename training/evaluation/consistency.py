@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search import GalleryIndex
+from core.index import GalleryIndex
 
 
 def translation_cosine(lang: np.ndarray, english: np.ndarray, seed: int = 0) -> dict[str, float]:

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import torch
 
+from zoo.info import info_of
+
 SHORT_QUERIES = ["a cat", "un perro", "猫", "собака", "قطة", "고양이", "ein Haus", "la lune"]
 
 
@@ -45,7 +47,7 @@ def measure_cost(model: Any, images: list[Any] | None = None, repeats: int = 7) 
     out: dict[str, Any] = {"machine": machine()}
     if hasattr(model, "num_parameters"):
         out["parameters"] = model.num_parameters()
-    ckpt = getattr(model, "meta", {}).get("checkpoint") if hasattr(model, "meta") else None
+    ckpt = info_of(model).checkpoint
     out["checkpoint_bytes"] = dir_size(ckpt)
     t1 = median_seconds(lambda: model.encode_text(texts32[:1]), repeats)
     t32 = median_seconds(lambda: model.encode_text(texts32, batch_size=32), repeats)

@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data.languages import HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
-from ..data.records import Record
+from core.languages import HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
+from core.records import Record
+from zoo.info import info_of
+
 from .bootstrap import N_BOOT, concept_weights, estimate, per_concept, ratio_samples, resampled_means
 from .retrieval import MRR_K, first_hit_ranks, hit_table
 
@@ -151,7 +153,7 @@ def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: P
     for lang, ti in zip(qs.query_language, qs.query_text):
         texts_by_language[str(lang)].append(qs.texts[ti])
     first = next(iter(models.values()))
-    trained = set((getattr(first, "meta", None) or {}).get("languages") or [])
+    trained = set(info_of(first).languages)
     groups = language_groups(qs.languages, trained)
     scripts = {lang: script_of(texts_by_language[lang][:200]) for lang in qs.languages}
 

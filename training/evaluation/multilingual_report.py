@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from zoo.io import atomic_write_json, atomic_write_text
+from core.io import atomic_write_json, atomic_write_text
 
 from .multilingual import GROUPS, HEADLINE
 from .report import save_figure

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data.languages import EMOJI_LANGUAGES
-from ..data.records import Record
+from core.languages import EMOJI_LANGUAGES
+from core.records import Record
+
 from .bootstrap import N_BOOT, concept_weights, estimate, per_concept, resampled_means
 from .retrieval import first_hit_ranks
 

@@ -9,9 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from zoo.io import atomic_path, atomic_write_json, atomic_write_text
-
-from ..data.languages import EMOJI_LANGUAGES
+from core.io import atomic_path, atomic_write_json, atomic_write_text
+from core.languages import EMOJI_LANGUAGES
 
 METRICS = ("R@1", "R@5", "R@10", "MRR@10")
 

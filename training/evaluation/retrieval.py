@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from search import GalleryIndex
+from core.index import GalleryIndex
 
 KS = (1, 5, 10)
 MRR_K = 10

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..data.languages import EMOJI_LANGUAGES
-from ..data.records import Record
+from core.languages import EMOJI_LANGUAGES
+from core.records import Record
+
 from .consistency import clustering_ami, overlap_at_k, translation_cosine
 from .retrieval import retrieval_metrics
 from .vqa import build_items, vqa_accuracy

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.records import Record
+from core.records import Record
 
 QUESTIONS: dict[str, dict[str, str]] = {
     "photo": {

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from ..dual_encoder import DualEncoder
+from ..hub import is_cached, require_hub
+from ..info import ModelInfo
 from ..preprocess import ImagePreprocess
 from ..towers import ImageTower, TextTower, count_parameters
 
@@ -61,8 +63,6 @@ class OpenClipImageTower(ImageTower):
 def load_open_clip(ref: str, pretrained: str | None = None, name: str | None = None, **kwargs) -> DualEncoder:
     import open_clip
 
-    from ..hub import is_cached, require_hub
-
     model_name = ref
     if ref.endswith(".json") and Path(ref).is_file():
         open_clip.add_model_config(ref)
@@ -91,5 +91,5 @@ def load_open_clip(ref: str, pretrained: str | None = None, name: str | None = N
         logit_scale=float(model.logit_scale.detach().reshape(-1)[0]),
         logit_bias=float(model.logit_bias.detach().reshape(-1)[0]) if has_bias else None,
         name=name or f"open_clip:{model_name}",
-        meta={"source": "open_clip", "model_name": model_name, "pretrained": pretrained},
+        info=ModelInfo(source={"library": "open_clip", "model_name": model_name, "pretrained": pretrained}),
     )

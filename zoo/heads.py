@@ -1,4 +1,5 @@
-"""An image head that sees photos as well as drawings: the trained head mixed with ConSE.
+"""Image projection heads: the plain MLP head, and one that sees photos as well as drawings
+(the trained head mixed with ConSE).
 
 The embedded teachers' image heads were aligned on emoji drawings and flags, so a photograph
 lands far from its caption. EfficientNet-Lite0 still knows photos — it ships with its ImageNet-1k
@@ -25,14 +26,33 @@ image graph all feed it the same way.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .towers import MLPHead
-
 DEFAULT_PROMPT = "a photo of a {}"
+
+
+class MLPHead(nn.Module):
+    """Projection head: Linear layers with GELU between them, dropout on the input."""
+
+    def __init__(self, dims: Sequence[int], dropout: float = 0.0):
+        super().__init__()
+        if len(dims) < 2:
+            raise ValueError(f"a head needs at least input and output sizes, got {list(dims)}")
+        self.dims = [int(d) for d in dims]
+        self.dropout = nn.Dropout(dropout)
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(self.dims[:-1], self.dims[1:])):
+            if i:
+                layers.append(nn.GELU())
+            layers.append(nn.Linear(a, b))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(self.dropout(x))
 
 
 FLAT_ATOL = 1e-6  # neighbouring pixels closer than this (after normalisation) count as equal
@@ -130,4 +150,4 @@ def head_from_settings(settings: dict) -> nn.Module:
                           Gate(**photo["gate"]), top_k=int(photo["top_k"]), prompt=str(photo.get("prompt", DEFAULT_PROMPT)))
 
 
-__all__ = ["DEFAULT_PROMPT", "Gate", "PhotoAwareHead", "flatness", "head_from_settings", "with_flatness"]
+__all__ = ["DEFAULT_PROMPT", "Gate", "MLPHead", "PhotoAwareHead", "flatness", "head_from_settings", "with_flatness"]

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable
 
-from zoo.io import atomic_write_text
+from core.io import atomic_write_text
 
 SPLITS = ("train", "val", "test", "ood")
 KINDS = ("emoji", "flag", "photo", "user", "text")  # "text": distillation-only, no image

@@ -74,3 +74,8 @@ def safe_child(root: Path, name: str, what: str = "name") -> Path:
     if child.parent != root:
         raise ValueError(f"{what} {name!r} resolves outside {str(root)!r}")
     return child
+
+
+def zoo_checkpoint(name: str) -> Path:
+    """Where a zoo model named `name` lives; refuses names that would leave the zoo."""
+    return safe_child(zoo_dir(), name, "model name")

@@ -1,0 +1,20 @@
+"""Facts several layers share, stated once: model families, how they start, how models are named."""
+from __future__ import annotations
+
+import math
+
+FAMILIES = ("clip", "siglip")
+# Initial (log-scale, bias) of the similarity logits: CLIP's softmax temperature 0.07, and SigLIP's
+# published sigmoid initialisation t = 10, b = -10.
+FAMILY_INIT: dict[str, tuple[float, float | None]] = {"clip": (math.log(1 / 0.07), None),
+                                                      "siglip": (math.log(10.0), -10.0)}
+EMBEDDED_PREFIX = "lit-e5s-effl0"  # the embedded teachers (e5-small + EfficientNet-Lite0) and their students
+DEFAULT_LOSSES = ("dr", "ed")  # the default students: DR (best for retrieval) and ED (best for VQA)
+
+
+def teacher_name(family: str) -> str:
+    return f"{EMBEDDED_PREFIX}-{family}"
+
+
+def student_name(family: str, recipe: str = "half", loss: str = "dr") -> str:
+    return f"{EMBEDDED_PREFIX}-{family}-{recipe}-{loss}"

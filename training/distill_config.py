@@ -1,0 +1,70 @@
+"""What a distillation run is asked to do: `DistillConfig`, its recipe and its student's name."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from core.constants import teacher_name
+from core.languages import EMOJI_LANGUAGES
+
+from .data.selection import DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET
+from .losses.combine import parse_weights
+from .students import RECIPES, StudentRecipe
+from .trainer import TrainConfig
+
+
+@dataclass
+class DistillConfig:
+    teacher: str = teacher_name("clip")
+    recipe: str = "half"
+    loss: str = "dr"
+    name: str = ""  # default <teacher>-<recipe>-<loss>
+    layers: int = 0  # overrides of the recipe (0: the recipe's value)
+    keep_layers: tuple[int, ...] = ()  # explicit teacher layer indices to inherit, e.g. 6 7 8 9 10 11 (top half)
+    layer_pick: str = "recipe"  # "recipe", or spread / bottom / top (see StudentRecipe)
+    width: int = 0
+    vocab_words: int = -1  # -1: the recipe's value
+    vocab_fill: str = "recipe"  # "recipe": the recipe's value; "script" or "" (see StudentRecipe)
+    script_floor: int = -1  # -1: the recipe's value; pieces every script keeps first under vocab_fill "script"
+    tail_rank: int = -1  # -1: the recipe's value; 0: trim the vocabulary; > 0: keep every piece, the tail low-rank
+    vocabulary: str = ""  # a student checkpoint (dir or zoo name) whose vocabulary to reuse; same teacher tokenizer
+    hidden_weight: float = 0.0  # > 0: add a MiniLM-style last-layer relation term (teacher forward every step)
+    text_budget: int = DEFAULT_TEXT_BUDGET  # at most this many distinct training captions (0: all); English kept
+    languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
+    train_sources: tuple[str, ...] = DEFAULT_DISTILL_SOURCES  # embedded-corpus caption sources to distill on
+    corpus: str = ""  # embedded corpus directory (default: $LINGUALENS_HOME/corpus/embedded-v2)
+    manifest: str = ""  # a user manifest with parallel captions instead of the embedded corpus
+    student_init: str = ""  # HF model dir to start the student from when the teacher's text tower is not HF
+    passes_per_epoch: int = 4
+    freeze_embeddings: bool = True  # the inherited word embeddings stay fixed (≈3x faster steps on CPU)
+    eval_languages: tuple[str, ...] = EMOJI_LANGUAGES
+    device: str = "auto"  # auto: CUDA when every rank can have its own GPU, else CPU
+
+
+def default_train_config() -> TrainConfig:
+    return TrainConfig(epochs=4, batch_size=64, lr=2e-4, weight_decay=0.01, warmup_frac=0.1, patience=2)
+
+
+def loss_tag(spec: str) -> str:
+    weights = parse_weights(spec)
+    if len(weights) == 1 and next(iter(weights.values())) == 1.0:
+        return next(iter(weights))
+    return "+".join(f"{k}{v:g}" for k, v in weights.items())
+
+
+def student_name(cfg: DistillConfig) -> str:
+    return cfg.name or f"{Path(cfg.teacher).name}-{cfg.recipe}-{loss_tag(cfg.loss)}"
+
+
+def resolve_recipe(cfg: DistillConfig) -> StudentRecipe:
+    if cfg.recipe not in RECIPES and cfg.recipe != "custom":
+        raise ValueError(f"unknown recipe {cfg.recipe!r}; valid: {', '.join([*RECIPES, 'custom'])}")
+    base = RECIPES.get(cfg.recipe, StudentRecipe("custom", max_text_fraction=1.0))
+    overrides = {"layers": cfg.layers or None, "keep_layers": tuple(int(i) for i in cfg.keep_layers) or None,
+                 "layer_pick": None if cfg.layer_pick == "recipe" else cfg.layer_pick, "width": cfg.width or None,
+                 "vocab_words": cfg.vocab_words if cfg.vocab_words >= 0 else None,
+                 "vocab_fill": None if cfg.vocab_fill == "recipe" else cfg.vocab_fill,
+                 "script_floor": cfg.script_floor if cfg.script_floor >= 0 else None,
+                 "tail_rank": cfg.tail_rank if cfg.tail_rank >= 0 else None}
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return StudentRecipe(**{**asdict(base), **changes, "name": cfg.recipe})

@@ -1,0 +1,174 @@
+"""`HFTextTower`: a transformers encoder + a `tokenizers.Tokenizer`, pooled and projected —
+and the files it is saved as (a sentence-transformers model, readable by transformers too)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from core.io import atomic_write_text
+
+from .checkpoint import CheckpointError, load_strict, load_tensors
+from .embeddings import CONFIG_KEY as TAIL_CONFIG_KEY
+from .embeddings import REMOTE_CODE_FILE, install_tail, remote_code, tail_of
+from .towers import TextTower
+
+DENSE_FILE = "2_Dense/model.safetensors"
+
+
+class HFTextTower(TextTower):
+    """A transformers encoder + `tokenizers.Tokenizer`, pooled and optionally projected.
+
+    Used for multilingual-e5, for every distilled student, and for any BERT/XLM-R-like text
+    model: it is the one text tower that training, sentence-transformers and ONNX all share.
+    """
+
+    def __init__(self, backbone: nn.Module, tokenizer, pooling: str = "mean", prefix: str = "",
+                 max_length: int = 128, padding: str = "longest",
+                 projection: nn.Linear | None = None, dropout: float = 0.0):
+        super().__init__()
+        from tokenizers import Tokenizer
+
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
+        if padding not in ("longest", "max_length"):
+            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+        self.backbone = backbone
+        self.tokenizer = Tokenizer.from_str(tokenizer.to_str())  # own copy: settings below mutate it
+        self.pooling, self.prefix, self.max_length, self.padding = pooling, prefix, int(max_length), padding
+        self.pad_id = self._pad_id()
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token=self.tokenizer.id_to_token(self.pad_id),
+                                      length=self.max_length if padding == "max_length" else None)
+        self.dropout = nn.Dropout(dropout)
+        self.projection = projection
+        hidden = int(backbone.config.hidden_size)
+        self.hidden_size = hidden
+        self.output_dim = projection.out_features if projection is not None else hidden
+        vocab = self.tokenizer.get_vocab_size(with_added_tokens=True)
+        if vocab > backbone.config.vocab_size:
+            raise ValueError(f"tokenizer has {vocab} tokens but the text model's embedding holds "
+                             f"only {backbone.config.vocab_size}")
+
+    def _pad_id(self) -> int:
+        for token in ("<pad>", "[PAD]", "<|endoftext|>"):
+            tid = self.tokenizer.token_to_id(token)
+            if tid is not None:
+                return tid
+        return int(getattr(self.backbone.config, "pad_token_id", 0) or 0)
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        enc = self.tokenizer.encode_batch([self.prefix + t for t in texts])
+        ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
+        mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
+        return {"input_ids": ids, "attention_mask": mask}
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, return_hidden: bool = False):
+        """Features [B, D]; with `return_hidden`, (features, last hidden states [B, L, H]) — a flag
+        on `forward` rather than another method, so DistributedDataParallel still sees the call."""
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        pooled = self.pool(hidden, attention_mask)
+        out = pooled if self.projection is None else self.projection(self.dropout(pooled))
+        return (out, hidden) if return_hidden else out
+
+    def settings(self) -> dict:
+        """What `lingualens.json` records under "text"; `load` reads it back."""
+        return {"type": "hf", "pooling": self.pooling, "prefix": self.prefix,
+                "max_length": self.max_length, "padding": self.padding,
+                "projection": None if self.projection is None else
+                {"in": self.projection.in_features, "out": self.projection.out_features,
+                 "bias": self.projection.bias is not None}}
+
+    # -- files ---------------------------------------------------------------------------
+    def save(self, out: Path) -> None:
+        """Write the tower with sentence-transformers' own writer, so its loader agrees with ours."""
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
+        from transformers import PreTrainedTokenizerFast
+        from transformers.utils import logging as hf_logging
+
+        tok = self.tokenizer
+        specials = {}
+        for role, candidates in (("bos_token", ("<s>", "[CLS]")), ("eos_token", ("</s>", "[SEP]")),
+                                 ("unk_token", ("<unk>", "[UNK]")), ("pad_token", ("<pad>", "[PAD]"))):
+            found = next((c for c in candidates if tok.token_to_id(c) is not None), None)
+            if found:
+                specials[role] = found
+        raw = type(tok).from_str(tok.to_str())
+        raw.no_truncation()
+        raw.no_padding()
+        PreTrainedTokenizerFast(tokenizer_object=raw, model_max_length=self.max_length, **specials).save_pretrained(out)
+        self.backbone.save_pretrained(out, safe_serialization=True)
+        tail = tail_of(self.backbone)
+        if tail is not None:  # transformers and sentence-transformers load it through the shipped code
+            atomic_write_text(out / REMOTE_CODE_FILE, remote_code(type(self.backbone).__name__))
+        remote = {"trust_remote_code": True} if tail is not None else {}
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the reload below re-creates BERT's unused pooler; say nothing
+        try:
+            transformer = Transformer(str(out), max_seq_length=self.max_length, model_kwargs=dict(remote),
+                                      config_kwargs=dict(remote))
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        if getattr(self.backbone, "pooler", "absent") is None and getattr(transformer.auto_model, "pooler", None) is not None:
+            transformer.auto_model.pooler = None  # keep random, unused pooler weights out of the file
+        modules: list[nn.Module] = [transformer, Pooling(self.hidden_size, pooling_mode=self.pooling)]
+        if self.projection is not None:
+            dense = Dense(self.projection.in_features, self.projection.out_features,
+                          bias=self.projection.bias is not None, activation_function=nn.Identity())
+            dense.linear.load_state_dict(self.projection.state_dict())
+            modules.append(dense)
+        modules.append(Normalize())
+        prompts = {"query": self.prefix} if self.prefix else {}
+        st = SentenceTransformer(modules=modules, device="cpu", prompts=prompts,
+                                 default_prompt_name="query" if self.prefix else None)
+        st.save(str(out))
+
+    @classmethod
+    def load(cls, path: Path, settings: dict) -> "HFTextTower":
+        """The tower `save` wrote to `path`, with the `settings` recorded beside it. The backbone is
+        built by our code from config.json (never from the shipped remote code), then loaded strictly."""
+        from tokenizers import Tokenizer
+        from transformers import AutoConfig, AutoModel
+
+        try:
+            from transformers.modeling_utils import no_init_weights
+        except ImportError:  # moved in transformers 5; skipping init is only a speed-up
+            from contextlib import nullcontext as no_init_weights
+        try:
+            with no_init_weights():  # every weight is loaded below: skip the random init (seconds for 250k-row vocabularies)
+                backbone = AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
+        except (OSError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{path / 'config.json'} is not a usable transformers config ({exc})") from exc
+        tail = getattr(backbone.config, TAIL_CONFIG_KEY, None)
+        if tail is not None:  # a factorized word embedding
+            try:
+                install_tail(backbone, int(tail["full_rows"]), int(tail["rank"]))
+            except (TypeError, KeyError, ValueError) as exc:
+                raise CheckpointError(f"{path / 'config.json'}: unusable {TAIL_CONFIG_KEY} {tail!r} ({exc})") from exc
+        state = load_tensors(path / "model.safetensors")
+        if getattr(backbone, "pooler", None) is not None and not any(k.startswith("pooler.") for k in state):
+            backbone.pooler = None  # saved without BERT's pooler: mean/CLS pooling never uses it
+        load_strict(backbone, state, path / "model.safetensors")
+        try:
+            tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON
+            raise CheckpointError(f"{path / 'tokenizer.json'} is not a readable tokenizer ({exc})") from exc
+        projection = None
+        if settings["projection"]:
+            p = settings["projection"]
+            projection = nn.Linear(int(p["in"]), int(p["out"]), bias=bool(p.get("bias", True)))
+            dense = load_tensors(path / DENSE_FILE)
+            load_strict(projection, {k.removeprefix("linear."): v for k, v in dense.items()}, path / DENSE_FILE)
+        try:
+            return cls(backbone.eval(), tokenizer, pooling=settings["pooling"], prefix=settings["prefix"],
+                       max_length=int(settings["max_length"]), padding=settings["padding"], projection=projection)
+        except ValueError as exc:
+            raise CheckpointError(f"{path / 'tokenizer.json'} does not fit the text model: {exc}") from exc
