@@ -24,9 +24,11 @@ import time
 import uuid
 from pathlib import Path
 
+from core.constants import DEFAULT_LOSSES, FAMILIES, student_name, teacher_name
 from core.io import atomic_write_json
 from core.paths import corpus_dir, export_dir, zoo_dir
 from export.onnx import export_model
+from export.runtime import is_export
 from search.service import BACKENDS, DEFAULT_K, SearchService
 from training.build_zoo import build_default_zoo
 
@@ -34,7 +36,7 @@ STARTED = time.perf_counter()
 STATUS = {"background": "idle"}
 EXAMPLES = ["perro", "犬", "собака", "un chat qui dort", "Kaffee", "القمر", "로켓", "bandera de Japón", "हवाई जहाज़", "🍕 pizza"]
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "ru", "zh", "ja", "ko", "ar", "tr", "fa", "id"]
-PREFERRED = {"teacher": "lit-e5s-effl0-clip", "student": "lit-e5s-effl0-clip-half-dr"}
+PREFERRED = {"teacher": teacher_name("clip"), "student": student_name("clip", "half", "dr")}
 
 
 def ensure_minimal_zoo(log=print) -> list[str]:
@@ -55,9 +57,8 @@ def build_rest_in_background(record: bool = False) -> threading.Thread:
                 record_startup(time.perf_counter() - STARTED, built, key="first_run_student")
             STATUS["background"] = "building the rest of the default zoo (SigLIP teacher, ED students) …"
             build_default_zoo(progress=False, log=status)
-            for name in ("lit-e5s-effl0-clip-half-dr", "lit-e5s-effl0-siglip-half-dr",
-                         "lit-e5s-effl0-clip-half-ed", "lit-e5s-effl0-siglip-half-ed"):
-                if not (export_dir() / name / "lingualens_onnx.json").is_file():
+            for name in (student_name(family, "half", loss) for loss in DEFAULT_LOSSES for family in FAMILIES):
+                if not is_export(export_dir() / name):
                     STATUS["background"] = f"exporting {name} to ONNX (fp32 + gated int8) …"
                     export_model(name, int8=True)
             STATUS["background"] = "default zoo and ONNX exports complete"

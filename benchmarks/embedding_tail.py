@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import replace
 
+from core.constants import teacher_name
 from training.data.corpus import default_corpus_path, load_corpus
 from training.data.selection import training_texts
 from training.distill_config import DistillConfig
@@ -47,7 +48,7 @@ def embedding_variant(teacher, student_text):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.embedding_tail", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teacher", default="lit-e5s-effl0-clip")
+    parser.add_argument("--teacher", default=teacher_name("clip"))
     parser.add_argument("--recipe", default="half")
     parser.add_argument("--ranks", type=int, nargs="+", default=[0, 32, 64, 96, 128, 160])
     parser.add_argument("--split", default="val", choices=["val", "test"])

@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 
+from core import constants
 from training.data.corpus import default_corpus_path, load_corpus
 from training.evaluate import MemoEncoder
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
@@ -22,8 +23,8 @@ from zoo import load_model
 
 from .common import RESULTS, machine, table, write_results
 
-DEFAULT_PAIRS = [(f"lit-e5s-effl0-{family}-half-{loss}", f"lit-e5s-effl0-{family}")
-                 for family in ("clip", "siglip") for loss in ("dr", "ed")]
+DEFAULT_PAIRS = [(constants.student_name(family, "half", loss), constants.teacher_name(family))
+                 for family in constants.FAMILIES for loss in constants.DEFAULT_LOSSES]
 
 
 def summary_rows(name: str, rep: dict) -> list[list]:

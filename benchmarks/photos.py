@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 
+from core.constants import FAMILIES, teacher_name
 from training.data.corpus import default_corpus_path, load_corpus
 from training.evaluate import MemoEncoder
 from training.evaluation.multilingual_report import fmt_ci
@@ -22,7 +23,7 @@ from zoo.image_tower import TimmImageTower
 
 from .common import RESULTS, machine, table, write_results
 
-DEFAULT_MODELS = ("lit-e5s-effl0-clip", "lit-e5s-effl0-siglip")
+DEFAULT_MODELS = tuple(teacher_name(f) for f in FAMILIES)
 LABELS = {"photos_only_R@1": "photos only R@1", "mixed_R@10": "photos among drawings R@10",
           "emoji_R@10": "emoji R@10", "emoji_mixed_R@10": "emoji R@10, photos mixed in"}
 

@@ -7,14 +7,14 @@ the same machine (described in the output). Writes results/speed.md and results/
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import torch
 
+from core.constants import student_name, teacher_name
 from core.paths import export_dir
 from export.onnx import export_model
-from export.runtime import OnnxEncoder
+from export.runtime import OnnxEncoder, is_export, read_export_config
 from training.data.photos import PHOTOS
 from training.evaluation.cost import SHORT_QUERIES, median_seconds
 from zoo import load_model
@@ -35,16 +35,16 @@ def measure(encoder, images, repeats: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__)
-    parser.add_argument("--teacher", default="lit-e5s-effl0-clip")
-    parser.add_argument("--student", default="lit-e5s-effl0-clip-half-dr")
+    parser.add_argument("--teacher", default=teacher_name("clip"))
+    parser.add_argument("--student", default=student_name("clip"))
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)
 
     images = [p.load() for p in PHOTOS[:4]]
     exp = export_dir() / args.student
-    if not (exp / "lingualens_onnx.json").is_file():
+    if not is_export(exp):
         export_model(args.student, int8=True)
-    cfg = json.loads((exp / "lingualens_onnx.json").read_text())
+    cfg = read_export_config(exp)
     candidates = {
         f"teacher PyTorch ({args.teacher})": lambda: load_model(args.teacher),
         f"student PyTorch ({args.student})": lambda: load_model(args.student),

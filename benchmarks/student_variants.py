@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 
+from core.constants import teacher_name
 from training.data.corpus import default_corpus_path, load_corpus
 from training.evaluate import MemoEncoder
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
@@ -37,7 +38,7 @@ def describe(model) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.student_variants", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teacher", default="lit-e5s-effl0-clip")
+    parser.add_argument("--teacher", default=teacher_name("clip"))
     parser.add_argument("--students", nargs="+", required=True)
     parser.add_argument("--split", default="val", choices=["val", "test"])
     parser.add_argument("--bootstrap", type=int, default=1000)

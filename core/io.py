@@ -19,6 +19,20 @@ from PIL import Image, UnidentifiedImageError
 MAX_IMAGE_PIXELS = 50_000_000  # > 50 MP is refused: decompression bombs and accidental RAW dumps
 
 
+def read_json_object(path: Path, error: type[Exception], what: str) -> dict[str, Any]:
+    """A JSON object from `path`, or `error` naming the file: missing (`what` says what the
+    directory should have been), not JSON, or not an object."""
+    if not path.is_file():
+        raise error(f"{path.parent} is not a {what} (no {path.name})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path} is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise error(f"{path} is not a JSON object")
+    return data
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it onto `path` only if the block succeeds."""

@@ -52,3 +52,11 @@ def read_manifest(path: Path | str) -> list[Record]:
             except (json.JSONDecodeError, TypeError, KeyError) as exc:
                 raise ValueError(f"{path}:{lineno}: not a manifest record ({exc})") from exc
     return records
+
+
+def by_concept(records: Iterable[Record]) -> dict[str, list[Record]]:
+    """Rows grouped by concept, concepts in sorted order (a stable batching order for training)."""
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        groups.setdefault(r.concept, []).append(r)
+    return dict(sorted(groups.items()))

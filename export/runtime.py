@@ -14,12 +14,12 @@ mismatch or a missing/corrupt file with a message that names the file.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
+from core.io import read_json_object
 from zoo.preprocess import ImagePreprocess
 
 CONFIG_NAME = "lingualens_onnx.json"
@@ -42,18 +42,21 @@ def _session(path: Path):
         raise OnnxModelError(f"{path} is not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from exc
 
 
+def is_export(path: str | Path) -> bool:
+    return (Path(path).expanduser() / CONFIG_NAME).is_file()
+
+
+def read_export_config(path: str | Path) -> dict:
+    """The `lingualens_onnx.json` of export directory `path`; the only place that parses it."""
+    return read_json_object(Path(path).expanduser() / CONFIG_NAME, OnnxModelError, "LinguaLens ONNX export")
+
+
 class OnnxEncoder:
     def __init__(self, path: str | Path, variant: str = "fp32"):
         from tokenizers import Tokenizer
 
         self.path = Path(path).expanduser()
-        cfg_path = self.path / CONFIG_NAME
-        if not cfg_path.is_file():
-            raise OnnxModelError(f"{self.path} is not a LinguaLens ONNX export (no {CONFIG_NAME})")
-        try:
-            self.config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise OnnxModelError(f"{cfg_path} is not valid JSON ({exc})") from exc
+        self.config = read_export_config(self.path)
         if variant not in ("fp32", "int8"):
             raise ValueError(f"variant must be 'fp32' or 'int8', got {variant!r}")
         if variant == "int8" and not self.config.get("int8", {}).get("published"):

@@ -23,10 +23,10 @@ from core.index import GalleryIndex
 from core.io import ImageError, load_image
 from core.languages import normalize_language
 from core.paths import export_dir, safe_child, zoo_checkpoint
-from export.runtime import OnnxEncoder
+from export.runtime import OnnxEncoder, is_export, read_export_config
 from training.data.corpus import corpus_hash, default_corpus_path, load_corpus
 from zoo import load_model
-from zoo.checkpoint import read_info
+from zoo.checkpoint import read_config, read_info
 from zoo.factory import local_zoo_names
 from zoo.info import info_of
 
@@ -246,12 +246,12 @@ class SearchService:
     @staticmethod
     def zoo_entry(name: str) -> dict:
         path = zoo_checkpoint(name)
-        cfg = json.loads((path / "lingualens.json").read_text())
+        cfg = read_config(path)
         card = (path / "README.md").read_text()
         body = card.split("---", 2)[2] if card.startswith("---") else card
         plots = sorted(str(p) for p in (path / "reports" / "test").glob("*.png"))
         export = safe_child(export_dir(), name, "model name")
-        onnx = json.loads((export / "lingualens_onnx.json").read_text()) if (export / "lingualens_onnx.json").is_file() else None
+        onnx = read_export_config(export) if is_export(export) else None
         return {"card": body, "plots": plots, "parameters": cfg.get("parameters", {}), "onnx": onnx,
                 "checkpoint": path, "export": export if onnx else None}
 

@@ -1,6 +1,7 @@
 """The app end to end: served on a free port, queried through gradio_client and driven in headless
 Chromium; plus the service's refusals (empty/huge queries, bad uploads, traversal, broken models)."""
 import shutil
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -113,7 +114,11 @@ def test_gradio_client_non_latin_query_returns_k_from_both(server):
     assert archive is None and "no ONNX export yet" in note
 
 
-def test_server_refuses_files_outside_its_directories(server):
+def test_server_refuses_files_outside_its_directories(server, small_corpus):
+    # positive control: a gallery image inside the corpus is served, so the refusals below are refusals
+    image = next(small_corpus.rglob("*.png"))
+    with urllib.request.urlopen(server + "gradio_api/file=" + urllib.parse.quote(str(image)), timeout=5) as response:
+        assert response.status == 200 and response.read() == image.read_bytes()
     for path in ("gradio_api/file=/etc/passwd", "file=/etc/passwd", "gradio_api/file=../../../../etc/passwd"):
         try:
             with urllib.request.urlopen(server + path, timeout=5) as response:

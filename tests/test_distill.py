@@ -42,6 +42,11 @@ def test_distill_cli_writes_a_student_with_a_card(tiny_teacher, small_corpus, ca
     card = Path(student.info.checkpoint, "README.md").read_text()
     assert "Student vs teacher" in card and "tiny-teacher" in card and "python -m training.distill" in card
     assert student.encode_text(["un gato"]).shape == (1, 16)
+    # it learned: the training loss fell from the first epoch to the last
+    (log,) = (Path(os.environ["LINGUALENS_HOME"]) / "cache" / "runs").glob("tiny-student-*/log.jsonl")
+    epochs = [json.loads(line) for line in log.read_text().splitlines() if '"epoch"' in line]
+    epochs = [e for e in epochs if e.get("event") == "epoch"]
+    assert len(epochs) == 2 and epochs[-1]["train_loss"] < epochs[0]["train_loss"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -49,9 +54,11 @@ def test_distill_cli_writes_a_student_with_a_card(tiny_teacher, small_corpus, ca
     (["--loss", "dr=one"], "malformed loss term"),
     (["--recipe", "tiny"], "unknown recipe 'tiny'; valid: half, quarter, custom"),
 ])
-def test_bad_arguments_are_refused_before_work(tiny_teacher, small_corpus, capsys, args, message):
+def test_bad_arguments_are_refused_before_work(tiny_teacher, small_corpus, capsys, monkeypatch, args, message):
+    from training import distill
     from training.distill import main
 
+    monkeypatch.setattr(distill, "run", lambda *a, **k: pytest.fail("a run started"))
     base = cli_args(small_corpus)
     i = base.index("--recipe")
     base[i:i + 2] = []

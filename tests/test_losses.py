@@ -159,3 +159,35 @@ def test_text_rows_without_an_image_relate_to_the_batchs_images():
     assert MultilingualContrastive()(text_only).item() == pytest.approx(0.5 * clip_loss(s, te, torch.tensor(scale)).item(), rel=1e-5)
     DistributionalReplication()(text_only).backward()  # a zero that keeps the graph: backward works
     assert leaf.grad is not None and leaf.grad.abs().sum().item() == 0.0
+
+
+def test_dr_is_kl_from_teacher_to_student_not_the_reverse():
+    """KL is asymmetric: on this batch the two directions differ, and DR must be KL(P_T || P_S)."""
+    s, t, v = unit(4, seed=21), unit(4, seed=22), unit(4, seed=23)
+    b = batch(s, t_x=t, v=v, scale=math.log(10))
+    ts, ss = 10 * t @ v.T, 10 * s @ v.T
+
+    def kl(p_logits, q_logits):
+        p, logq = p_logits.softmax(-1), q_logits.log_softmax(-1)
+        return (p * (p.log() - logq)).sum(-1).mean()
+
+    forward = 0.5 * (kl(ts, ss) + kl(ts.T, ss.T))
+    reverse = 0.5 * (kl(ss, ts) + kl(ss.T, ts.T))
+    assert abs(forward.item() - reverse.item()) > 1e-3  # the case can tell the directions apart
+    assert DistributionalReplication()(b).item() == pytest.approx(forward.item(), rel=1e-5)
+
+
+def test_mcl_sigmoid_form_by_hand_for_siglip_teachers():
+    """SigLIP teachers: both MCL terms are the pairwise sigmoid loss, −Σ log σ(z·(s·t·exp(scale) + bias)) / n
+    with z = +1 on the diagonal and −1 elsewhere; dropping either term changes the value."""
+    s, v, te = unit(3, seed=31), unit(3, seed=32), unit(3, seed=33)
+    scale, bias = math.log(10), -1.0
+
+    def sigmoid_loss(a, c):
+        z = 2 * torch.eye(len(a)) - 1
+        return -F.logsigmoid(z * (10 * a @ c.T + bias)).sum() / len(a)
+
+    got = MultilingualContrastive()(batch(s, t_x=s, t_e=te, v=v, scale=scale, family="siglip")).item()
+    image_term, english_term = sigmoid_loss(s, v).item(), sigmoid_loss(s, te).item()
+    assert got == pytest.approx(0.5 * (image_term + english_term), rel=1e-5)
+    assert abs(image_term - english_term) > 1e-3  # so a dropped term would show

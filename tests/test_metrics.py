@@ -4,7 +4,7 @@ import pytest
 
 from core.records import Record
 from training.evaluation.consistency import clustering_ami, overlap_at_k, translation_cosine
-from training.evaluation.retrieval import retrieval_metrics
+from training.evaluation.retrieval import first_hit_ranks, retrieval_metrics
 from training.evaluation.suite import evaluate
 from training.evaluation.vqa import QUESTIONS, build_items, vqa_accuracy
 
@@ -28,6 +28,29 @@ def test_multiple_positives_count_the_first_hit():
     q = np.array([[0.8, 0.6]], np.float32)  # order g2, g0, g1
     assert retrieval_metrics(q, G, [{0, 1}], ks=(1, 2))["R@2"] == 1.0  # g0 at rank 2
     assert retrieval_metrics(q, G, [{0, 1}], ks=(1, 2))["MRR@10"] == pytest.approx(0.5)
+
+
+def test_ties_count_against_the_model_wherever_the_positive_sits():
+    # g0, g1 and g3 are the same image; a query on it ties all three at similarity 1
+    g = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], np.float32)
+    q = np.array([[1.0, 0.0]] * 3, np.float32)
+    # a single positive among three tied items ranks below both tied negatives: rank 3, at any index
+    assert first_hit_ranks(q, g, [{0}, {1}, {3}]).tolist() == [3.0, 3.0, 3.0]
+    # every tied item a positive: rank 1; one tied negative left: rank 2
+    assert first_hit_ranks(q[:2], g, [{0, 1, 3}, {1, 3}]).tolist() == [1.0, 2.0]
+    m = retrieval_metrics(q, g, [{0}, {1}, {3}], ks=(1, 2, 3))
+    assert (m["R@1"], m["R@2"], m["R@3"], m["MRR@10"]) == (0.0, 0.0, 1.0, pytest.approx(1 / 3))
+
+
+def test_an_imperfect_model_beyond_the_mrr_depth_scores_zero():
+    # 12 gallery items at decreasing similarity; the positive is the 12th: outside top 10
+    angles = np.linspace(0.0, 1.2, 12)
+    g = np.stack([np.cos(angles), np.sin(angles)], 1).astype(np.float32)
+    q = np.array([[1.0, 0.0]], np.float32)
+    assert first_hit_ranks(q, g, [{11}]).tolist() == [np.inf]
+    m = retrieval_metrics(q, g, [{11}], ks=(1, 5, 10))
+    assert (m["R@10"], m["MRR@10"]) == (0.0, 0.0)
+    assert retrieval_metrics(q, g, [{4}], ks=(1, 5, 10))["MRR@10"] == pytest.approx(1 / 5)
 
 
 def test_dimension_mismatch_is_a_clear_error():

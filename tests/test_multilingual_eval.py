@@ -51,7 +51,8 @@ def test_paired_ratio_cancels_shared_difficulty():
 
 class OneHot:
     """Images of concept i embed as e_i; a text embeds as the image it names, or as (wrong, right):
-    e_wrong + 0.5 e_right, which ranks its own image second — no ties."""
+    normalize(e_wrong + 0.5 e_right), which ranks its own image second — no ties (unit vectors,
+    as every encoder gives)."""
 
     def __init__(self, answers: dict[str, int], trained=("en",), dim: int = 4):
         self.answers, self.dim, self.info = answers, dim, ModelInfo(languages=list(trained))
@@ -64,7 +65,7 @@ class OneHot:
                 out[i, a[0]], out[i, a[1]] = 1.0, 0.5
             else:
                 out[i, a] = 1.0
-        return out
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
     def encode_image(self, paths):
         return np.eye(self.dim, dtype=np.float32)[[int(p.rsplit("/", 1)[-1][0]) for p in paths]]

@@ -1,7 +1,8 @@
 """python -m training.build_zoo — build whatever of the default zoo is missing, in order.
 
     corpus -> lit-e5s-effl0-{clip,siglip} teachers -> their half-size DR and ED students
-    (-> ONNX exports, once the exporter is available)
+
+(ONNX exports are `python -m export.onnx --model NAME --int8`; the app runs them after this.)
 
 Each step is skipped when its output already exists, so this is also what `python app.py`
 runs on a fresh checkout. Measured on 2 cores: ≈15 s corpus, ≈4 min for the first teacher
@@ -13,6 +14,7 @@ import argparse
 import sys
 import time
 
+from core.constants import DEFAULT_LOSSES, FAMILIES, teacher_name
 from core.paths import zoo_checkpoint
 from zoo.checkpoint import is_checkpoint, read_config, read_info
 
@@ -22,9 +24,6 @@ from .distill_config import DistillConfig, default_train_config, student_name
 from .teacher_cache import checkpoint_key
 from .teachers import RECIPE_VERSION, TeacherConfig, build_teacher
 from .trainer import TrainConfig
-
-FAMILIES = ("clip", "siglip")
-DEFAULT_LOSSES = ("dr", "ed")
 
 
 def is_current(name: str, chash: str, teacher: str | None = None, log=print) -> bool:
@@ -54,7 +53,7 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
         built.append("corpus")
     chash = corpus_hash()
     for family in families:
-        teacher = f"lit-e5s-effl0-{family}"
+        teacher = teacher_name(family)
         if not is_current(teacher, chash, log=log):
             log(f"aligning teacher {teacher} …")
             start = time.perf_counter()
@@ -63,7 +62,6 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
             built.append(teacher)
         for loss in losses:
             cfg = DistillConfig(teacher=teacher, recipe="half", loss=loss)
-
             name = student_name(cfg)
             if not is_current(name, chash, teacher, log=log):
                 log(f"distilling student {name} …")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.records import Record
+from core.records import Record, by_concept
 
 from .data.corpus import corpus_hash, default_corpus_path, load_corpus
 from .data.display_names import KIND as TEXT_ONLY
@@ -76,13 +76,8 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
     v_image = torch.from_numpy(teacher_image_embeddings(teacher, images, root or Path("/"), chash, progress))
     tindex = {t: i for i, t in enumerate(texts)}
     iindex = {p: i for i, p in enumerate(images)}
-    by_concept: dict[str, list[Record]] = {}
-    for r in records:
-        if r.split == "train" and r.kind != "photo":
-            by_concept.setdefault(r.concept, []).append(r)
     caption_rows, english_row, image_row = [], [], []
-    for concept in sorted(by_concept):
-        recs = by_concept[concept]
+    for recs in by_concept(r for r in records if r.split == "train" and r.kind != "photo").values():
         english = [r for r in recs if r.language == "en"]
         if not english:
             continue  # no anchor: ED/MCL need one, and every embedded concept has one

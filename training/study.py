@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.constants import teacher_name
 from core.io import atomic_write_json, atomic_write_text
 from core.paths import zoo_checkpoint
 from zoo import load_model
@@ -290,7 +291,7 @@ def plot_study(result: dict, path: Path) -> None:
         ax.set_xticklabels([c["objective"] for c in cells], fontsize=8)
         ax.set_ylim(0, 1.1)
         ax.set_ylabel("text→image R@10 ÷ teacher")
-        ax.set_title(f"half-size students of lit-e5s-effl0-{fam}")
+        ax.set_title(f"half-size students of {teacher_name(fam)}")
         ax.legend(fontsize=7, loc="lower right")
     save_figure(fig, path)
 
@@ -307,7 +308,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
     total = len(families) * len(objectives) * len(seeds)
     n_languages = 0
     for family in families:
-        teacher = f"lit-e5s-effl0-{family}"
+        teacher = teacher_name(family)
         tmodel = load_model(teacher)
         teachers[teacher] = {"summary": tmodel.info.test_summary,
                              "cost": measure_cost(tmodel, repeats=5), "params": tmodel.num_parameters()}

@@ -26,13 +26,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.constants import FAMILY_INIT, teacher_name
 from core.feature_cache import cached_features
 from core.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
 from core.paths import cache_dir, zoo_checkpoint
+from core.records import by_concept
 from zoo.card import model_card
 from zoo.heads import DEFAULT_PROMPT, MLPHead, PhotoAwareHead, flatness, with_flatness
 from zoo.models import build_lit_teacher
-from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_classifier, efficientnet_lite0_tower
+from zoo.sources.packaged import E5_HIDDEN, EFFNET_FEATURES, e5_small_text_tower, efficientnet_lite0_classifier, efficientnet_lite0_tower
 
 from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash
@@ -45,7 +47,6 @@ from .losses.contrastive import family_loss
 from .photo_gate import choose_gate, class_prompts, drawing_evidence, gate_data, gate_table_markdown
 from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 
-E5_HIDDEN, EFFNET_FEATURES = 384, 1280
 # Bumped when the teacher recipe changes what a teacher is, so `training.build_zoo` rebuilds older
 # ones (and, through the teacher's identity, their students). 2: the photo-aware image head.
 RECIPE_VERSION = 2
@@ -74,9 +75,9 @@ class TeacherHeads(nn.Module):
         self.text_proj = nn.Linear(E5_HIDDEN, cfg.embed_dim)
         self.text_dropout = nn.Dropout(cfg.dropout)
         self.image_head = MLPHead([EFFNET_FEATURES, cfg.image_hidden, cfg.embed_dim], dropout=cfg.dropout)
-        siglip = cfg.family == "siglip"
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(10.0) if siglip else math.log(1 / 0.07)))
-        self.logit_bias = nn.Parameter(torch.tensor(-10.0)) if siglip else None
+        scale, bias = FAMILY_INIT[cfg.family]
+        self.logit_scale = nn.Parameter(torch.tensor(scale))
+        self.logit_bias = nn.Parameter(torch.tensor(bias)) if bias is not None else None
         self.family = cfg.family
 
     def text(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,14 +106,8 @@ def chance_levels(report: dict) -> dict[str, float]:
 
 def _training_pairs(feats: EmbeddedFeatures, split: str) -> tuple[list[list[int]], list[int]]:
     """Per concept, the text-feature rows of its captions; and each concept's image row."""
-    by_concept: dict[str, tuple[list[int], int]] = {}
-    for r in feats.records:
-        if r.split != split or r.kind not in RETRIEVAL_KINDS:
-            continue
-        rows, _ = by_concept.setdefault(r.concept, ([], feats.image_index[r.image]))
-        rows.append(feats.text_index[r.caption])
-    concepts = sorted(by_concept)
-    return [by_concept[c][0] for c in concepts], [by_concept[c][1] for c in concepts]
+    groups = by_concept(r for r in feats.records if r.split == split and r.kind in RETRIEVAL_KINDS).values()
+    return [[feats.text_index[r.caption] for r in recs] for recs in groups], [feats.image_index[recs[0].image] for recs in groups]
 
 
 def train_heads(feats: EmbeddedFeatures, cfg: TeacherConfig, train_cfg: TrainConfig, out_dir: Path,
@@ -202,7 +197,7 @@ def assemble(heads: TeacherHeads, cfg: TeacherConfig, name: str, image_head: nn.
 
 def build_teacher(cfg: TeacherConfig, train_cfg: TrainConfig, corpus: Path | None = None,
                   progress: bool = True, command: str | None = None) -> Path:
-    name = cfg.name or f"lit-e5s-effl0-{cfg.family}"
+    name = cfg.name or teacher_name(cfg.family)
     dest = zoo_checkpoint(name)
     started = time.perf_counter()
     feats = load_embedded_features(corpus, cfg.languages, progress=progress, sources=cfg.train_sources)
@@ -267,7 +262,7 @@ def teacher_card(name: str, cfg: TeacherConfig, test: dict, baseline: dict, mode
         f"{b.get('emoji_t2i_R@10_mean14', float('nan')):.3f} and chance {test['chance'].get('emoji_t2i_R@10', float('nan')):.3f}.")
     why = ("Towers frozen, heads trained: in the project's feasibility run (docs/design.md), unfreezing the top two "
            "e5 layers gained ≈0.00–0.01 R@10 at ≈2.5x the epoch time. Text head: linear 384→"
-           f"{cfg.embed_dim}; image head: MLP 1280→{cfg.image_hidden}→{cfg.embed_dim}; dropout {cfg.dropout} on head inputs.")
+           f"{cfg.embed_dim}; image head: MLP {EFFNET_FEATURES}→{cfg.image_hidden}→{cfg.embed_dim}; dropout {cfg.dropout} on head inputs.")
     sections = {"Design choice": why, "Evaluation (test split)": markdown({name: test, "random projection": baseline},
                                                                           f"{name} vs baseline").split("\n", 2)[2]}
     if gate_choice is not None:
@@ -308,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         command = "python -m training.teachers " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
         path = build_teacher(cfg, train_cfg, args.corpus, progress=not args.no_progress, command=command)
-        print(f"{cfg.name or 'lit-e5s-effl0-' + family}: saved to {path} in {time.perf_counter() - start:.0f} s")
+        print(f"{cfg.name or teacher_name(family)}: saved to {path} in {time.perf_counter() - start:.0f} s")
         print((path / "reports" / "test" / "report.md").read_text().split("## emoji retrieval")[0])
     return 0
 

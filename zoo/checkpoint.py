@@ -20,7 +20,6 @@ download or a tampered file is refused with its name instead of producing quiet 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.io import atomic_dir, atomic_write_json
+from core.io import atomic_dir, atomic_write_json, read_json_object
 
 from .info import ModelInfo
 
@@ -69,14 +68,7 @@ def read_config(path: Path | str, verify: bool = False) -> dict[str, Any]:
     SHA-256 is checked too. The only place that parses the file."""
     path = Path(path)
     cfg_path = path / CONFIG_NAME
-    if not cfg_path.is_file():
-        raise CheckpointError(f"{path} is not a LinguaLens checkpoint (no {CONFIG_NAME})")
-    try:
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{cfg_path} is not valid JSON ({exc})") from exc
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{cfg_path} is not a JSON object")
+    config = read_json_object(cfg_path, CheckpointError, "LinguaLens checkpoint")
     require_keys(config, REQUIRED_KEYS, str(cfg_path))
     if config["format"] != FORMAT or int(config["format_version"]) > FORMAT_VERSION:
         raise CheckpointError(f"{cfg_path}: format {config['format']!r} v{config['format_version']} "

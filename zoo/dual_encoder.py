@@ -19,7 +19,6 @@ Defined edge cases (documented, tested):
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -28,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.constants import FAMILIES, FAMILY_INIT
 from core.io import atomic_dir, atomic_write_text
 from core.languages import normalize_language
 
@@ -37,12 +37,10 @@ from .info import ModelInfo
 from .text_tower import HFTextTower
 from .towers import ImageTower, TextTower, as_numpy
 
-FAMILIES = ("clip", "siglip")
-
 
 class DualEncoder(nn.Module):
     def __init__(self, text: TextTower, image: ImageTower, family: str = "clip",
-                 logit_scale: float = math.log(1 / 0.07), logit_bias: float | None = None,
+                 logit_scale: float = FAMILY_INIT["clip"][0], logit_bias: float | None = None,
                  name: str = "", info: ModelInfo | None = None):
         super().__init__()
         if family not in FAMILIES:

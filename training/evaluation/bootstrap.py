@@ -38,9 +38,7 @@ def per_concept(values: np.ndarray, concept_index: np.ndarray, n_concepts: int) 
 
 def resampled_means(sums: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """[n_boot] query means under each resample; NaN where a resample holds none of the queries."""
-    num, den = weights @ sums, weights @ counts
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return ratio_samples(weights @ sums, weights @ counts)
 
 
 def interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:

@@ -1,33 +1,32 @@
 """The ~100-language evaluation as people read it: Markdown tables and one plot sorted by ratio."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from core.io import atomic_write_json, atomic_write_text
 
 from .multilingual import GROUPS, HEADLINE
-from .report import save_figure
+from .report import missing, save_figure
 
 GROUP_COLOURS = {"trained": "#4c72b0", "held-out": "#dd5555", "untrained": "#999999", "outside XLM-R": "#55a868"}
 
 
 def fmt_ci(est: dict | None, nd: int = 3) -> str:
-    if not est or est.get("value") is None or math.isnan(est["value"]):
+    if not est or missing(est.get("value")):
         return "–"
     lo, hi = est.get("lo"), est.get("hi")
-    if lo is None or math.isnan(lo):
+    if missing(lo):
         return f"{est['value']:.{nd}f}"
     return f"{est['value']:.{nd}f} [{lo:.{nd}f}, {hi:.{nd}f}]"
 
 
 def fmt_pct(x: float | None) -> str:
-    return "–" if x is None or math.isnan(x) else f"{100 * x:.0f}%"
+    return "–" if missing(x) else f"{100 * x:.0f}%"
 
 
 def verdict(est: dict) -> str:
     """A ratio is a loss or a gain only when its interval excludes 1; otherwise a tie."""
-    if not est or math.isnan(est.get("lo", float("nan"))):
+    if not est or missing(est.get("lo")):
         return ""
     return "tie" if est["lo"] <= 1.0 <= est["hi"] else ("lower" if est["hi"] < 1.0 else "higher")
 

@@ -15,6 +15,11 @@ from core.languages import EMOJI_LANGUAGES
 METRICS = ("R@1", "R@5", "R@10", "MRR@10")
 
 
+def missing(x: Any) -> bool:
+    """No number to show: absent, not a number, or NaN (a metric undefined for this slice)."""
+    return x is None or isinstance(x, bool) or not isinstance(x, (int, float)) or math.isnan(x)
+
+
 def _f(x: Any, nd: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
@@ -22,9 +27,7 @@ def _f(x: Any, nd: int = 3) -> str:
 
 
 def _ratio(a: Any, b: Any) -> str:
-    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not b or math.isnan(a) or math.isnan(b):
-        return "–"
-    return f"{a / b:.2f}"
+    return "–" if missing(a) or missing(b) or not b else f"{a / b:.2f}"
 
 
 def markdown(reports: dict[str, dict], title: str) -> str:

@@ -4,6 +4,12 @@ A query is a hit at k if any of its positives is among its top-k results. When t
 holds fewer than k items, R@k is computed over the items available (top-min(k, n)), so it is
 1.0 whenever a positive exists — defined, not a division by zero. MRR@10 is the mean of
 1/rank of the first positive within the top 10, 0 beyond.
+
+Ties count against the model: a positive that scores exactly as high as a negative ranks below
+it (rank = 1 + items scoring higher + negatives scoring the same). A nearest-neighbour index
+breaks ties in an arbitrary order, which made a duplicated image's rank depend on where it sat
+in the gallery; this rule does not, and it never rewards a model for failing to tell two items
+apart. Scores are exact inner products, computed in blocks.
 """
 from __future__ import annotations
 
@@ -11,10 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from core.index import GalleryIndex
-
 KS = (1, 5, 10)
 MRR_K = 10
+BLOCK = 1024  # queries scored at a time: a [1024, gallery] float32 block
 
 
 def first_hit_ranks(queries: np.ndarray, gallery: np.ndarray, positives: Sequence[set[int]],
@@ -26,15 +31,20 @@ def first_hit_ranks(queries: np.ndarray, gallery: np.ndarray, positives: Sequenc
     if queries.shape[1] != gallery.shape[1]:
         raise ValueError(f"query embeddings are {queries.shape[1]}-d but the gallery's are {gallery.shape[1]}-d; "
                          "queries and gallery must come from the same model")
-    index = GalleryIndex(gallery.shape[1], exact=True)
-    index.add(gallery)
-    _, ids = index.search(queries, depth)
     first_hit = np.full(len(queries), np.inf)
-    for qi, (row, pos) in enumerate(zip(ids, positives)):
-        for rank, gid in enumerate(row, 1):
-            if int(gid) in pos:
+    gallery = np.asarray(gallery, np.float32)
+    for start in range(0, len(queries), BLOCK):
+        scores = np.asarray(queries[start:start + BLOCK], np.float32) @ gallery.T
+        for qi, row in enumerate(scores, start):
+            pos = np.fromiter(positives[qi], dtype=np.int64)
+            if not len(pos):
+                continue
+            best = row[pos].max()
+            negative = np.ones(len(row), bool)
+            negative[pos] = False
+            rank = 1 + int((row > best).sum()) + int((negative & (row == best)).sum())
+            if rank <= depth:
                 first_hit[qi] = rank
-                break
     return first_hit
 
 
