@@ -22,7 +22,9 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -45,6 +47,7 @@ from .runtime import CONFIG_NAME, OnnxEncoder
 OPSET = 17
 PARITY_ATOL = 1e-4
 INT8_MAX_DROP = 0.01
+SAMPLE_TEXTS = ["a short sample", "un ejemplo un poco más largo"]  # traced: ids of two lengths
 PARITY_TEXTS = ["a cat sitting on a mat", "un perro en el parque", "猫がマットの上にいる", "кошка спит",
                 "القطة تنام", "고양이", "बिल्ली सो रही है", "Η γάτα", "", "flag: France " * 40]
 SUPPORTED = ("text: HF encoders (BERT, XLM-R — LinguaLens teachers and students) and open_clip text towers with a "
@@ -88,13 +91,55 @@ def _open_clip_hf_tokenizer(tower):
     return getattr(hf, "backend_tokenizer", None) if getattr(hf, "is_fast", False) else None
 
 
+def _hf_settings(t: HFTextTower) -> dict:
+    return {"prefix": t.prefix, "max_length": t.max_length, "padding": t.padding, "pad_id": t.pad_id,
+            "vocab_size": int(t.backbone.config.vocab_size), "pooling": t.pooling, "inputs": ["input_ids", "attention_mask"]}
+
+
+def _open_clip_settings(t: OpenClipTextTower) -> dict:
+    hf = t.tokenizer.tokenizer  # open_clip HFTokenizer: pads every text to its context length
+    vocab = getattr(getattr(t.model.text, "config", None), "vocab_size", None) or len(hf)
+    return {"prefix": "", "max_length": t.max_length, "padding": "max_length", "pad_id": int(hf.pad_token_id or 0),
+            "vocab_size": int(vocab), "pooling": "open_clip", "inputs": ["input_ids"]}
+
+
+def _hf_sample(t: HFTextTower) -> tuple[tuple, list[str], dict]:
+    sample = t.tokenize(SAMPLE_TEXTS)
+    return ((sample["input_ids"], sample["attention_mask"]), ["input_ids", "attention_mask"],
+            {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}})
+
+
+def _open_clip_sample(t: OpenClipTextTower) -> tuple[tuple, list[str], dict]:
+    return (t.tokenize(SAMPLE_TEXTS)["text"],), ["input_ids"], {"input_ids": {0: "batch", 1: "sequence"}}
+
+
+@dataclass(frozen=True)
+class TextExport:
+    """How one kind of text tower becomes a graph: the module to trace, sample inputs (args,
+    names, dynamic axes), the settings a runtime feeds it with, and its `tokenizers` object
+    (None: not exportable, e.g. open_clip's built-in BPE)."""
+    graph: Callable[[Any], nn.Module]
+    sample: Callable[[Any], tuple[tuple, list[str], dict]]
+    settings: Callable[[Any], dict]
+    tokenizer: Callable[[Any], Any]
+
+
+TEXT_EXPORTS: dict[type, TextExport] = {
+    HFTextTower: TextExport(_TextGraph, _hf_sample, _hf_settings, lambda t: t.tokenizer),
+    # open_clip: the graph derives its own mask from the pad token
+    OpenClipTextTower: TextExport(_OpenClipTextGraph, _open_clip_sample, _open_clip_settings, _open_clip_hf_tokenizer),
+}
+IMAGE_TOWERS = (TimmImageTower, OpenClipImageTower)  # both take normalised pixels, one graph serves them
+
+
+def text_export(tower) -> TextExport | None:
+    how = TEXT_EXPORTS.get(type(tower))
+    return how if how is not None and how.tokenizer(tower) is not None else None
+
+
 def check_supported(model) -> None:
-    problems = []
-    text_ok = isinstance(model.text, HFTextTower) or (
-        isinstance(model.text, OpenClipTextTower) and _open_clip_hf_tokenizer(model.text) is not None)
-    if not text_ok:
-        problems.append(f"text tower {type(model.text).__name__}")
-    if not isinstance(model.image, (TimmImageTower, OpenClipImageTower)):
+    problems = [f"text tower {type(model.text).__name__}"] if text_export(model.text) is None else []
+    if type(model.image) not in IMAGE_TOWERS:
         problems.append(f"image tower {type(model.image).__name__}")
     if problems:
         raise UnsupportedArchitecture(f"cannot export {', '.join(problems)} of {model.name or 'this model'}; "
@@ -114,30 +159,12 @@ def _export(module: nn.Module, args: tuple, path: Path, input_names: list[str], 
 
 
 def export_towers(model, out: Path) -> None:
-    text = model.text
-    if isinstance(text, HFTextTower):
-        sample = text.tokenize(["a short sample", "un ejemplo un poco más largo"])
-        _export(_TextGraph(text), (sample["input_ids"], sample["attention_mask"]), out / "text.onnx",
-                ["input_ids", "attention_mask"], {"input_ids": {0: "batch", 1: "sequence"},
-                                                  "attention_mask": {0: "batch", 1: "sequence"}})
-    else:  # open_clip: the graph derives its own mask from the pad token
-        sample = text.tokenize(["a short sample", "un ejemplo un poco más largo"])["text"]
-        _export(_OpenClipTextGraph(text), (sample,), out / "text.onnx", ["input_ids"],
-                {"input_ids": {0: "batch", 1: "sequence"}})
+    how = text_export(model.text)
+    args, names, dynamic = how.sample(model.text)
+    _export(how.graph(model.text), args, out / "text.onnx", names, dynamic)
     size = model.image.preprocess.image_size
     _export(_ImageGraph(model.image), (torch.zeros(2, 3, size, size),), out / "image.onnx",
             ["pixel_values"], {"pixel_values": {0: "batch"}})
-
-
-def text_settings(t) -> dict:
-    """What a runtime needs to feed the text graph exactly as PyTorch was fed."""
-    if isinstance(t, HFTextTower):
-        return {"prefix": t.prefix, "max_length": t.max_length, "padding": t.padding, "pad_id": t.pad_id,
-                "vocab_size": int(t.backbone.config.vocab_size), "pooling": t.pooling, "inputs": ["input_ids", "attention_mask"]}
-    hf = t.tokenizer.tokenizer  # open_clip HFTokenizer: pads every text to its context length
-    vocab = getattr(getattr(t.model.text, "config", None), "vocab_size", None) or len(hf)
-    return {"prefix": "", "max_length": t.max_length, "padding": "max_length", "pad_id": int(hf.pad_token_id or 0),
-            "vocab_size": int(vocab), "pooling": "open_clip", "inputs": ["input_ids"]}
 
 
 def parity(model, encoder: OnnxEncoder, images: list) -> dict[str, float]:
@@ -207,8 +234,8 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
     started = time.perf_counter()
     with atomic_dir(out) as tmp:
         export_towers(model, tmp)
-        t = model.text
-        source_tok = t.tokenizer if isinstance(t, HFTextTower) else _open_clip_hf_tokenizer(t)
+        t, how = model.text, text_export(model.text)
+        source_tok = how.tokenizer(t)
         tok = type(source_tok).from_str(source_tok.to_str())
         tok.no_truncation()
         tok.no_padding()
@@ -216,7 +243,7 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
         config = {
             "format": "lingualens-onnx", "format_version": 1, "name": name, "family": model.family,
             "embed_dim": model.embed_dim, "source_model": ref,
-            "text": {"files": {"fp32": "text.onnx", "int8": "text.int8.onnx"}, **text_settings(t)},
+            "text": {"files": {"fp32": "text.onnx", "int8": "text.int8.onnx"}, **how.settings(t)},
             "image": {"files": {"fp32": "image.onnx", "int8": "image.onnx"},  # int8 variant: text only
                       "preprocess": model.image.preprocess.to_dict()},
             "logit_scale": float(model.logit_scale.detach()),

@@ -91,6 +91,43 @@ def test_missing_config_keys_are_named(saved, tmp_path):
         load_checkpoint(path)
 
 
+def test_unknown_tower_types_and_unresolved_references_are_named(saved, tmp_path):
+    from zoo.dual_encoder import DualEncoder
+
+    path = _copy(saved, tmp_path)
+    cfg = json.loads((path / "lingualens.json").read_text())
+    cfg["image"]["type"] = "vit-from-the-future"
+    (path / "lingualens.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="unknown tower type 'vit-from-the-future'; this version reads timm"):
+        load_checkpoint(path)
+    cfg["image"] = {"type": "reference", "model": "some-teacher"}
+    (path / "lingualens.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="reference to 'some-teacher'; load this checkpoint with zoo.load_model"):
+        DualEncoder.from_pretrained(path)  # the class alone cannot know where models live
+    assert DualEncoder.from_pretrained(path, resolve_reference=lambda name: saved[0]).image is saved[0].image
+
+
+def test_model_info_survives_a_round_trip_and_keeps_unknown_keys(saved, tmp_path):
+    from zoo.info import ModelInfo
+
+    model, _ = saved
+    original, model.info = model.info, ModelInfo(role="student", languages=["en", "th"], teacher="t",
+                                                 extra={"from_the_future": 1})
+    try:
+        path = model.save_pretrained(tmp_path / "info")
+    finally:
+        model.info = original
+    back = load_checkpoint(path)
+    assert (back.info.role, back.info.languages, back.info.teacher) == ("student", ["en", "th"], "t")
+    assert back.info.extra == {"from_the_future": 1} and back.info.checkpoint == str(path)
+    assert "checkpoint" not in json.loads((path / "lingualens.json").read_text())["meta"]  # runtime fields stay out
+    cfg = json.loads((path / "lingualens.json").read_text())
+    cfg["meta"]["languages"] = "en"
+    (path / "lingualens.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="'languages' must be a list of language codes"):
+        load_checkpoint(path)
+
+
 def test_tokenizer_larger_than_the_embedding_is_refused(saved, tmp_path):
     from tokenizers import Tokenizer
 

@@ -37,6 +37,17 @@ from .info import ModelInfo
 from .text_tower import HFTextTower
 from .towers import ImageTower, TextTower, as_numpy
 
+# The towers a checkpoint can hold, by the "type" their settings record; each saves and loads itself.
+TEXT_TOWERS: dict[str, type] = {"hf": HFTextTower}
+IMAGE_TOWERS: dict[str, type] = {"timm": TimmImageTower}
+
+
+def _tower_class(kinds: dict[str, type], settings: dict, default: str, cfg_path: Path) -> type:
+    kind = settings.get("type", default)
+    if kind not in kinds:
+        raise CheckpointError(f"{cfg_path}: unknown tower type {kind!r}; this version reads {', '.join(kinds)}")
+    return kinds[kind]
+
 
 class DualEncoder(nn.Module):
     def __init__(self, text: TextTower, image: ImageTower, family: str = "clip",
@@ -102,7 +113,7 @@ class DualEncoder(nn.Module):
         that shares an open_clip/transformers teacher's image tower records `info.image_reference`
         instead of the tower's weights."""
         reference = self.info.image_reference
-        if not isinstance(self.text, HFTextTower) or not (isinstance(self.image, TimmImageTower) or reference):
+        if type(self.text) not in TEXT_TOWERS.values() or not (type(self.image) in IMAGE_TOWERS.values() or reference):
             raise NotImplementedError(
                 "the LinguaLens checkpoint format stores an HF text tower (BERT/XLM-R-like) and a timm "
                 f"image tower (or a reference to a loadable model's image tower); got {type(self.text).__name__} + "
@@ -110,7 +121,7 @@ class DualEncoder(nn.Module):
         out_dir = Path(out_dir)
         with atomic_dir(out_dir) as tmp:
             self.text.save(tmp)
-            if isinstance(self.image, TimmImageTower):
+            if reference is None:
                 self.image.save(tmp)
                 image_settings = self.image.settings()
             else:  # the teacher's own image tower, loaded from where the teacher came from
@@ -134,7 +145,7 @@ class DualEncoder(nn.Module):
         path = Path(path)
         config = read_config(path, verify=verify)
         cfg_path = path / CONFIG_NAME
-        text = HFTextTower.load(path, config["text"])
+        text = _tower_class(TEXT_TOWERS, config["text"], "hf", cfg_path).load(path, config["text"])
         im = config["image"]
         if im.get("type") == "reference":
             if resolve_reference is None:
@@ -142,7 +153,7 @@ class DualEncoder(nn.Module):
                                       "load this checkpoint with zoo.load_model, which resolves references")
             image = resolve_reference(im["model"]).image
         else:
-            image = TimmImageTower.load(path, im)
+            image = _tower_class(IMAGE_TOWERS, im, "timm", cfg_path).load(path, im)
         try:
             info = ModelInfo.from_dict(config.get("meta"))
             model = cls(text, image, family=config["family"], logit_scale=config["logit_scale"],
