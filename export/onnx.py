@@ -35,7 +35,7 @@ from core.io import atomic_dir, atomic_write_json, atomic_write_text
 from core.paths import export_dir, safe_child
 from training.data.corpus import default_corpus_path, load_corpus
 from training.data.photos import PHOTOS
-from training.evaluation.suite import evaluate
+from training.evaluation.suite import HEADLINE_KEY, evaluate
 from zoo import load_model
 from zoo.checkpoint import sha256_file
 from zoo.image_tower import TimmImageTower
@@ -203,7 +203,7 @@ def int8_gate(path: Path, corpus: Path | None, languages: list[str] | None = Non
     for variant in ("fp32", "int8"):
         encoder = OnnxEncoder(path, variant="fp32") if variant == "fp32" else _Unpublished(path)
         rep = evaluate(encoder, records, root, "val", languages=languages, with_vqa=False, with_clustering=False)
-        scores[variant] = rep["summary"].get("emoji_t2i_R@10_mean", float("nan"))
+        scores[variant] = rep["summary"].get(HEADLINE_KEY, float("nan"))
     drop = scores["fp32"] - scores["int8"]
     return {"val_emoji_t2i_R@10_fp32": scores["fp32"], "val_emoji_t2i_R@10_int8": scores["int8"], "drop": drop,
             "published": bool(drop <= INT8_MAX_DROP)}

@@ -39,7 +39,7 @@ from .distill_data import DistillData, prepare_data, student_encoder, teacher_en
 from .distill_step import DistillStep
 from .distributed import barrier, dist_info, on_rank_zero, pick_device
 from .evaluation.report import write_report
-from .evaluation.suite import evaluate
+from .evaluation.suite import HEADLINE_KEY, evaluate, summary_key
 from .losses.combine import CombinedLoss, parse_weights
 from .student_card import student_card
 from .students import Vocabulary, build_student, kept_layer_indices, vocabulary_texts
@@ -177,7 +177,7 @@ def val_score(tower, data: DistillData, langs: list[str]) -> tuple[float, dict]:
     rep = evaluate(student_encoder(tower, data), data.records, data.root, "val", languages=langs,
                    kinds=kinds, with_vqa=False, with_clustering=False)
     s = rep["summary"]
-    key = next((k for k in ("emoji_t2i_R@10_mean", "user_t2i_R@10_mean") if k in s and s[k] == s[k]), None)
+    key = next((k for k in (HEADLINE_KEY, summary_key("user")) if k in s and s[k] == s[k]), None)
     score = s[key] if key else float("nan")
     return (score if score == score else -1.0), {"val_t2i_R@10": score}
 

@@ -6,6 +6,7 @@ import math
 from zoo.card import model_card
 
 from .evaluation.report import markdown
+from .evaluation.suite import HEADLINE_KEY
 
 
 def student_card(name, cfg, student, teacher, test_student: dict, test_teacher: dict, build: dict, command: str) -> str:
@@ -25,8 +26,8 @@ def student_card(name, cfg, student, teacher, test_student: dict, test_teacher: 
         f"Text parameters: **{build['text_params_student']:,}** = {build['text_fraction']:.1%} of the teacher's "
         f"{build['text_params_teacher']:,}. Test-split emoji text→image R@10, mean over the {s.get('emoji_languages', '?')} "
         f"validation languages: "
-        f"{s.get('emoji_t2i_R@10_mean', float('nan')):.3f} vs teacher {t.get('emoji_t2i_R@10_mean', float('nan')):.3f} "
-        f"(ratio {ratio('emoji_t2i_R@10_mean')}). Every language of the corpus, the held-out ones included, with "
+        f"{s.get(HEADLINE_KEY, float('nan')):.3f} vs teacher {t.get(HEADLINE_KEY, float('nan')):.3f} "
+        f"(ratio {ratio(HEADLINE_KEY)}). Every language of the corpus, the held-out ones included, with "
         f"intervals: `python -m training.evaluate --model {name} --compare {cfg.teacher}`.")
     report = markdown({cfg.teacher: test_teacher, name: test_student}, "per language").split("\n", 2)[2]
     return model_card(

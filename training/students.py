@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from core.languages import ALIASES, unicode_script
+from zoo.checkpoint import load_strict
 from zoo.embeddings import CONFIG_KEY, TailFactorizedEmbedding, mark_config
 from zoo.text_tower import HFTextTower
 
@@ -342,10 +343,9 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
                 student.embeddings.word_embeddings = TailFactorizedEmbedding.from_table(
                     new_state.pop("embeddings.word_embeddings.weight"), full_rows, recipe.tail_rank)
                 mark_config(student, student.embeddings.word_embeddings)
-            missing, unexpected = student.load_state_dict(new_state, strict=False)
-            missing = [m for m in missing if not m.endswith("position_ids") and not m.startswith("embeddings.word_embeddings.")]
-            if missing or unexpected:
-                raise RuntimeError(f"student does not fit inherited weights: {missing[:4]} {unexpected[:4]}")
+            # the word embedding was set above (full table or factorized tail); every other weight must fit
+            load_strict(student, new_state, "the teacher's inherited weights", error=RuntimeError,
+                        ignore_missing=("embeddings.word_embeddings.",))
         else:
             student.embeddings.word_embeddings.weight.copy_(_pca_rows(word, width))
     student.eval()

@@ -42,6 +42,7 @@ from .evaluation.bootstrap import interval
 from .evaluation.cost import machine, measure_cost
 from .evaluation.multilingual import evaluate_multilingual
 from .evaluation.report import save_figure
+from .evaluation.suite import HEADLINE_KEY
 
 FAMILIES = ("clip", "siglip")
 OBJECTIVES = ("fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5")
@@ -105,7 +106,7 @@ def summarise(rows: list[dict], samples: dict, n_boot_seed: int = 0) -> tuple[li
                 lo, hi = interval(d)
                 cell["ratio"][g] = {"value": point, "lo": lo, "hi": hi,
                                     "per_seed": [r["groups"][g]["ratio"]["value"] for r in mine]}
-            for key in ("emoji_t2i_R@10_mean", "vqa_photo_accuracy_mean", "vqa_flag_accuracy_mean"):
+            for key in (HEADLINE_KEY, "vqa_photo_accuracy_mean", "vqa_flag_accuracy_mean"):
                 vals = [r["summary"].get(key, float("nan")) for r in mine]
                 cell[key] = {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
                              "per_seed": vals}
@@ -248,13 +249,13 @@ def study_markdown(result: dict) -> str:
             return f"{c[key]['mean']:.3f} ± {c[key]['sd']:.3f}"
 
         lines.append(f"| {c['teacher']} | {c['objective']} | {sp / 1e6:.1f}M ({sp / tp:.2f}) | {_ci(c['ratio'].get('all'))} | "
-                     f"{_ci(c['ratio'].get('trained'))} | {_ci(c['ratio'].get('held-out'))} | {ms('emoji_t2i_R@10_mean')} | "
+                     f"{_ci(c['ratio'].get('trained'))} | {_ci(c['ratio'].get('held-out'))} | {ms(HEADLINE_KEY)} | "
                      f"{ms('vqa_photo_accuracy_mean')} | {ms('vqa_flag_accuracy_mean')} | {sl:.1f} ({tl / sl:.1f}x) |")
     lines += ["", "Teachers (same run):", "", "| teacher | emoji t2i R@10 | VQA photo | VQA flag | text ms b1 |",
               "| --- | ---: | ---: | ---: | ---: |"]
     for name, tc in result["teachers"].items():
         s = tc["summary"]
-        lines.append(f"| {name} | {s.get('emoji_t2i_R@10_mean', float('nan')):.3f} | "
+        lines.append(f"| {name} | {s.get(HEADLINE_KEY, float('nan')):.3f} | "
                      f"{s.get('vqa_photo_accuracy_mean', float('nan')):.3f} | {s.get('vqa_flag_accuracy_mean', float('nan')):.3f} | "
                      f"{tc['cost']['text']['latency_ms_b1']:.1f} |")
     lines += ["", "## Which of the paper's claims hold here", "",

@@ -134,17 +134,26 @@ def _mean(values) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def summary_key(kind: str, direction: str = "t2i", metric: str = "R@10", over: str = "mean") -> str:
+    """The name of a summary number: mean `metric` over languages for `kind` in `direction`
+    (`over="mean14"`: over the 14 emoji-package languages only)."""
+    return f"{kind}_{direction}_{metric}_{over}"
+
+
+HEADLINE_KEY = summary_key("emoji")  # mean emoji text→image R@10: what validation selects on
+
+
 def summarize(report: dict) -> dict:
     """The few numbers a reader compares first."""
     s: dict[str, float] = {}
     for kind, res in report["retrieval"].items():
         t2i, i2t = res.get("t2i", {}), res.get("i2t", {})
         emoji_langs = [lang for lang in EMOJI_LANGUAGES if lang in t2i]
-        s[f"{kind}_t2i_R@10_mean"] = _mean(v["R@10"] for v in t2i.values())
-        s[f"{kind}_t2i_R@1_mean"] = _mean(v["R@1"] for v in t2i.values())
-        s[f"{kind}_i2t_R@10_mean"] = _mean(v["R@10"] for v in i2t.values())
+        s[summary_key(kind)] = _mean(v["R@10"] for v in t2i.values())
+        s[summary_key(kind, metric="R@1")] = _mean(v["R@1"] for v in t2i.values())
+        s[summary_key(kind, "i2t")] = _mean(v["R@10"] for v in i2t.values())
         if emoji_langs:
-            s[f"{kind}_t2i_R@10_mean14"] = _mean(t2i[lang]["R@10"] for lang in emoji_langs)
+            s[summary_key(kind, over="mean14")] = _mean(t2i[lang]["R@10"] for lang in emoji_langs)
         s[f"{kind}_languages"] = len(t2i)
     for kind, res in report.get("consistency", {}).items():
         per = res.get("per_language", {})

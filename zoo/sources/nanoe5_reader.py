@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checkpoint import load_strict
+
 QK = 32  # values per Q4_0 block
 _MAGIC = b"E5S1"
 
@@ -223,10 +225,7 @@ def load_e5_small(path: str | None = None):
     packed = read_packed(path)
     model = BertModel(bert_config(packed), add_pooling_layer=False)
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(packed).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [m for m in missing if not m.endswith("position_ids")]
-    if missing or unexpected:
-        raise E5FileError(f"e5 weights do not fit BertModel: missing={missing} unexpected={unexpected}")
+    load_strict(model, state, "the e5 weights", error=E5FileError)
     model.eval()
     return model, build_tokenizer(packed)
 
