@@ -81,6 +81,23 @@ def record_startup(seconds: float, built: list[str], key: str | None = None) -> 
         pass
 
 
+def tolerant_image(gr, **kwargs):
+    """An image input that hands the uploaded file to the search service even when Pillow cannot
+    open it (corrupt, empty, not an image, a decompression bomb): the service then says what is
+    wrong, where Gradio's own preprocessing would fail with a bare "the app raised an exception"."""
+    class TolerantImage(gr.Image):
+        def get_block_name(self) -> str:  # the browser draws it with gr.Image's own component
+            return "image"
+
+        def preprocess(self, payload):
+            try:
+                return super().preprocess(payload)
+            except Exception:
+                return None if payload is None or payload.path is None else str(payload.path)
+
+    return TolerantImage(type="filepath", image_mode=None, **kwargs)
+
+
 def build_ui(service, teacher: str, student: str):
     import gradio as gr
 
@@ -188,10 +205,12 @@ def build_ui(service, teacher: str, student: str):
             ov = gr.Markdown()
             outs = [message, t_gal, s_gal, t_label, s_label, ov]
             for trigger in (go.click, query.submit):
-                trigger(do_search, [query, t_dd, s_dd, backend, k, use_up, session], outs, api_name="search" if trigger == go.click else False)
+                # one public endpoint (/search); pressing Enter runs the same function, UI only
+                named = {"api_name": "search"} if trigger == go.click else {"api_visibility": "private"}
+                trigger(do_search, [query, t_dd, s_dd, backend, k, use_up, session], outs, **named)
         with gr.Tab("Image query"):
             with gr.Row():
-                image = gr.Image(type="filepath", label="Your image", height=260, elem_id="image-query")
+                image = tolerant_image(gr, label="Your image", height=260, elem_id="image-query")
                 with gr.Column():
                     lang = gr.Dropdown(LANGUAGES, value="en", label="Captions in")
                     go_img = gr.Button("Find similar images and captions", variant="primary", elem_id="image-search-button")
@@ -213,7 +232,7 @@ def build_ui(service, teacher: str, student: str):
             files = gr.File(file_count="multiple", file_types=["image"], label="Images")
             up_msg = gr.Markdown()
             up_gal = gr.Gallery(label="My gallery", columns=6, height=240)
-            files.upload(do_upload, [files, session], [session, up_msg, up_gal], api_name=False)
+            files.upload(do_upload, [files, session], [session, up_msg, up_gal], api_visibility="private")
         with gr.Tab("Zoo"):
             with gr.Row():
                 zoo_dd = gr.Dropdown(teachers + students, value=student or teacher, label="Model")
@@ -234,7 +253,7 @@ def build_ui(service, teacher: str, student: str):
                 t, s = choices()
                 return gr.update(choices=t), gr.update(choices=s), gr.update(choices=t + s)
 
-            refresh.click(refresh_models, None, [t_dd, s_dd, zoo_dd], api_name=False)
+            refresh.click(refresh_models, None, [t_dd, s_dd, zoo_dd], api_visibility="private")
         def tick(current_student):
             """The status line; and the student dropdown filled in once the background build has one."""
             line = f"<small>background: {STATUS['background']}</small>"
@@ -244,7 +263,7 @@ def build_ui(service, teacher: str, student: str):
             return line, (gr.update(choices=students, value=pick(PREFERRED["student"], students)) if students else gr.update())
 
         timer = gr.Timer(5.0)
-        timer.tick(tick, s_dd, [status, s_dd], api_name=False)
+        timer.tick(tick, s_dd, [status, s_dd], api_visibility="private")
     return demo
 
 

@@ -27,8 +27,9 @@ from export.runtime import OnnxEncoder, is_export, read_export_config
 from training.data.corpus import corpus_hash, default_corpus_path, load_corpus
 from zoo import load_model
 from zoo.checkpoint import read_config, read_info
-from zoo.factory import local_zoo_names
+from zoo.factory import local_zoo_names, registered, status
 from zoo.info import info_of
+from zoo.registry import UnknownModelError
 
 BACKENDS = ("PyTorch", "ONNX", "ONNX int8")
 MAX_UPLOADS = 50
@@ -70,6 +71,22 @@ class SearchService:
         self.max_models = max_models
 
     # -- models ------------------------------------------------------------------------
+    @staticmethod
+    def offered_models() -> list[str]:
+        """Every name the app may load: the zoo's checkpoints and the registered models that are
+        ready without a download. Nothing else is ever opened on a visitor's request."""
+        ready = [n for n, spec in registered().items() if status(spec).startswith("ready")]
+        return sorted(set(ready) | set(local_zoo_names()))
+
+    def require_offered(self, name: Any, zoo_only: bool = False) -> str:
+        """`name` if the app offers it (a zoo checkpoint with `zoo_only`); otherwise a refusal
+        that names the choices, raised before any file is opened."""
+        names = local_zoo_names() if zoo_only else self.offered_models()
+        if not isinstance(name, str) or name not in names:
+            shown = repr(name)[:80]
+            raise UnknownModelError(f"unknown model {shown}; this app offers: {', '.join(names) or 'nothing yet'}")
+        return name
+
     def encoder(self, name: str, backend: str):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -78,6 +95,7 @@ class SearchService:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
+            self.require_offered(name)
             if backend == "PyTorch":
                 model = load_model(name)
             else:
@@ -185,8 +203,9 @@ class SearchService:
                      language: str = "en", uploads: list[str] | None = None) -> dict:
         try:
             picture = load_image(image)
-        except ImageError as exc:
-            return {"message": f"That image cannot be used: {exc}", "panels": [], "captions": [], "overlap": None}
+        except ImageError as exc:  # named by its file name: the server's paths are not the visitor's business
+            why = str(exc).replace(str(image), Path(image).name) if isinstance(image, (str, Path)) else str(exc)
+            return {"message": f"That image cannot be used: {why}", "panels": [], "captions": [], "overlap": None}
         panels, captions = [], []
         for name, which in ((teacher, "PyTorch"), (student, backend)):
             panel = self._search(name, which, lambda e: e.encode_image([picture]), k, uploads or [], None)
@@ -243,9 +262,8 @@ class SearchService:
             out.setdefault(read_info(zoo_checkpoint(name)).role or "student", []).append(name)
         return out
 
-    @staticmethod
-    def zoo_entry(name: str) -> dict:
-        path = zoo_checkpoint(name)
+    def zoo_entry(self, name: str) -> dict:
+        path = zoo_checkpoint(self.require_offered(name, zoo_only=True))
         cfg = read_config(path)
         card = (path / "README.md").read_text()
         body = card.split("---", 2)[2] if card.startswith("---") else card

@@ -84,10 +84,29 @@ def test_before_the_student_exists_the_teacher_answers_and_the_student_panel_say
 
 
 def test_zoo_entry_refuses_traversal(service):
-    with pytest.raises(ValueError, match="invalid model name"):
+    from zoo.registry import UnknownModelError
+
+    with pytest.raises(UnknownModelError, match="unknown model '../../etc'; this app offers: app-student, app-teacher"):
         service.zoo_entry("../../etc")
     entry = service.zoo_entry("app-student")
     assert entry["parameters"]["text"] > 0 and entry["export"] is None
+
+
+def test_only_offered_model_names_are_ever_loaded(service, monkeypatch, tmp_path):
+    """A model name from a visitor is checked against what the app offers before any file is
+    opened: paths, other directories on the server, hub names that would need a download."""
+    from search import service as service_module
+    from tests.tiny import tiny_dual_encoder
+
+    elsewhere = tiny_dual_encoder("clip").save_pretrained(tmp_path / "not-in-the-zoo")  # loadable, but not offered
+    opened = []
+    monkeypatch.setattr(service_module, "load_model", lambda name: opened.append(name) or pytest.fail("loaded"))
+    for name in ("../../etc/passwd", "/etc/passwd", str(elsewhere), "openclip-ViT-B-32", "app-teacher/../x", 42):
+        panel = service.search_text("perro", name, name, k=2)["panels"][0]
+        assert "unknown model" in panel.error and "this app offers" in panel.error, name
+    assert "no model chosen yet" in service.search_text("perro", "", "", k=2)["panels"][0].error
+    assert opened == []
+    assert {"app-student", "app-teacher", "lit-e5s-effl0-random"} <= set(service.offered_models())
 
 
 def test_gradio_client_non_latin_query_returns_k_from_both(server):
@@ -149,3 +168,51 @@ def test_browser_image_query_shows_both_galleries(server, tmp_path):
     teacher, student = image_search(server, photo, ARTIFACTS / "app-image-search.png")
     assert teacher and student
     assert all(caption for caption in teacher)  # every result names what it shows
+
+
+def test_bad_images_through_the_api_get_a_message_and_the_app_stays_up(server, tmp_path):
+    """Corrupt, truncated, empty, non-image, oversized, animated, CMYK and 16-bit files sent to
+    `/search_image`: each is searched or answered with what is wrong — never a bare failure."""
+    import io
+
+    import numpy as np
+    from gradio_client import Client, handle_file
+
+    good = Image.fromarray((np.mgrid[0:64, 0:64][0] * 4 % 256).astype(np.uint8))
+    buf = io.BytesIO()
+    good.convert("RGB").save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    frames = [Image.new("RGB", (32, 32), c) for c in ("red", "blue")]
+    cases = {
+        "corrupt.png": b"\x89PNG\r\n\x1a\n" + b"garbage" * 20, "truncated.jpg": jpeg[: len(jpeg) // 2],
+        "empty.png": b"", "notes.txt": "not an image at all".encode(),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    Image.new("1", (8000, 7000)).save(tmp_path / "huge.png")  # 56 MP, tiny on disk
+    frames[0].save(tmp_path / "animated.gif", save_all=True, append_images=frames[1:])
+    good.convert("RGB").convert("CMYK").save(tmp_path / "cmyk.jpg")
+    Image.fromarray(np.asarray(good).astype(np.uint16) * 257).save(tmp_path / "sixteen.png")
+    client = Client(server, verbose=False)
+    outcomes = {}
+    for path in sorted(tmp_path.iterdir()):
+        message, teacher, *_ = client.predict(handle_file(str(path)), "app-teacher", "app-student", "PyTorch", 3, "en",
+                                              api_name="/search_image")
+        outcomes[path.name] = (message, len(teacher))
+    for name in ("corrupt.png", "truncated.jpg", "empty.png", "notes.txt", "huge.png"):
+        assert "That image cannot be used" in outcomes[name][0] and "/tmp" not in outcomes[name][0], (name, outcomes[name])
+    assert "over the 50 MP limit" in outcomes["huge.png"][0] and "0 bytes" in outcomes["empty.png"][0]
+    for name in ("animated.gif", "cmyk.jpg", "sixteen.png"):
+        assert outcomes[name] == ("", 3), (name, outcomes[name])  # searched: first frame / converted
+    message, teacher, *_ = client.predict("perro", "app-teacher", "app-student", "PyTorch", 3, False, api_name="/search")
+    assert message == "" and len(teacher) == 3  # still answering
+
+
+def test_every_api_endpoint_is_intended(server):
+    """No endpoint without an intended name (a timer registered with a string "False" once
+    exposed `/False`), and nothing unnamed reachable by index."""
+    from gradio_client import Client
+
+    api = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/search", "/search_image", "/zoo", "/download_checkpoint", "/download_onnx"}
+    assert not api["unnamed_endpoints"]

@@ -1,0 +1,347 @@
+"""LinguaLens app: multilingual image search, teacher and student side by side.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--teacher NAME] [--student NAME] [--no-build]
+
+On a fresh checkout it first builds what search needs (corpus -> CLIP-style teacher), serves,
+then distills the teacher's half-size DR student in the background (the student panel fills in
+by itself when it is ready), then the rest of the default zoo and the ONNX exports. This file is only the UI: every answer comes from
+`search.service.SearchService`, which the tests and the Gradio API use too.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # never phone home
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the app never downloads; hub names only when a user asks elsewhere
+
+# after the environment above: huggingface_hub and gradio read it when first imported
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from core.constants import DEFAULT_LOSSES, FAMILIES, student_name, teacher_name
+from core.io import atomic_write_json
+from core.paths import corpus_dir, export_dir, zoo_dir
+from export.onnx import export_model
+from export.runtime import is_export
+from search.service import BACKENDS, DEFAULT_K, SearchService
+from training.build_zoo import build_default_zoo
+
+STARTED = time.perf_counter()
+STATUS = {"background": "idle"}
+EXAMPLES = ["perro", "犬", "собака", "un chat qui dort", "Kaffee", "القمر", "로켓", "bandera de Japón", "हवाई जहाज़", "🍕 pizza"]
+LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "ru", "zh", "ja", "ko", "ar", "tr", "fa", "id"]
+PREFERRED = {"teacher": teacher_name("clip"), "student": student_name("clip", "half", "dr")}
+
+
+def ensure_minimal_zoo(log=print) -> list[str]:
+    """Build, in the foreground, only what a first search needs: the corpus and the teacher (the
+    student follows in the background, so the page is usable minutes earlier)."""
+    return build_default_zoo(families=("clip",), losses=(), progress=True, log=log)
+
+
+def build_rest_in_background(record: bool = False) -> threading.Thread:
+    def work():
+        try:
+            def status(message: str) -> None:
+                STATUS["background"] = message.strip()
+
+            status("distilling the default student (it appears in the student panel when ready) …")
+            built = build_default_zoo(families=("clip",), losses=("dr",), progress=False, log=status)
+            if record and built:
+                record_startup(time.perf_counter() - STARTED, built, key="first_run_student")
+            STATUS["background"] = "building the rest of the default zoo (SigLIP teacher, ED students) …"
+            build_default_zoo(progress=False, log=status)
+            for name in (student_name(family, "half", loss) for loss in DEFAULT_LOSSES for family in FAMILIES):
+                if not is_export(export_dir() / name):
+                    STATUS["background"] = f"exporting {name} to ONNX (fp32 + gated int8) …"
+                    export_model(name, int8=True)
+            STATUS["background"] = "default zoo and ONNX exports complete"
+        except Exception as exc:  # the app keeps serving what exists
+            STATUS["background"] = f"background build stopped: {type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=work, name="zoo-builder", daemon=True)
+    thread.start()
+    return thread
+
+
+def record_startup(seconds: float, built: list[str], key: str | None = None) -> None:
+    path = Path(__file__).resolve().parent / "results" / "app_startup.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    key = key or ("first_run" if built else "later_start")
+    data[key] = {"seconds_to_ready": round(seconds, 1), "built": built, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    try:
+        atomic_write_json(path, data)
+    except OSError:
+        pass
+
+
+def tolerant_image(gr, **kwargs):
+    """An image input that hands the uploaded file to the search service even when Pillow cannot
+    open it (corrupt, empty, not an image, a decompression bomb): the service then says what is
+    wrong, where Gradio's own preprocessing would fail with a bare "the app raised an exception"."""
+    class TolerantImage(gr.Image):
+        def get_block_name(self) -> str:  # the browser draws it with gr.Image's own component
+            return "image"
+
+        def preprocess(self, payload):
+            try:
+                return super().preprocess(payload)
+            except Exception:
+                return None if payload is None or payload.path is None else str(payload.path)
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+
+    return TolerantImage(type="filepath", image_mode=None, **kwargs)
+
+
+def build_ui(service, teacher: str, student: str):
+    import gradio as gr
+
+    def choices():
+        models = service.zoo_models()
+        teachers = models.get("teacher", []) + models.get("baseline", [])
+        students = models.get("student", [])
+        return teachers, students
+
+    def panel_outputs(result):
+        if result["message"]:
+            return (f"ℹ️ {result['message']}", [], [], "", "", "")
+        out = []
+        labels = []
+        for p in result["panels"]:
+            if p.error:
+                out.append([])
+                labels.append(f"**{p.model}** — ⚠️ {p.error}")
+            else:
+                out.append(p.hits)
+                note = f" — {p.notice}" if p.notice else ""
+                labels.append(f"**{p.model}** · {p.ms:.0f} ms · {p.index_kind} index{note}")
+        ov = result["overlap"]
+        return ("", out[0], out[1], labels[0], labels[1],
+                f"overlap@{len(result['panels'][0].ids) or '-'} between the two lists: **{ov:.0%}**" if ov is not None else "")
+
+    def do_search(query, t, s, backend, k, use_uploads, session):
+        uploads = session.get("paths", []) if (use_uploads and session) else []
+        return panel_outputs(service.search_text(query, t, s, backend, int(k), uploads))
+
+    def do_image(image, t, s, backend, k, language, session):
+        if image is None:
+            return ("ℹ️ Upload an image first.", [], [], "", "", "", "", "")
+        result = service.search_image(image, t, s, backend, int(k), language, session.get("paths", []) if session else [])
+        base = panel_outputs(result)
+        caps = []
+        for panel, best in zip(result.get("panels", []), result.get("captions", [])):
+            caps.append("\n".join(f"{i + 1}. {c} · {sc:.3f}" for i, (c, sc) in enumerate(best)) if best else
+                        (f"⚠️ {panel.error}" if panel.error else ""))
+        caps += [""] * (2 - len(caps))
+        return (*base, caps[0], caps[1])
+
+    def do_upload(files, session):
+        session = dict(session or {})
+        session.setdefault("dir", str(Path(tempfile.gettempdir()) / "lingualens-uploads" / uuid.uuid4().hex))
+        paths, messages = service.add_uploads(session.get("paths", []), [getattr(f, "name", f) for f in files or []],
+                                              Path(session["dir"]))
+        session["paths"] = paths
+        return session, "\n".join(messages) or "No files.", [(p, Path(p).name) for p in paths]
+
+    def do_zoo(name):
+        if not name:
+            return "Pick a model.", [], ""
+        try:
+            entry = service.zoo_entry(name)
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            return f"⚠️ {exc}", [], ""
+        p = entry["parameters"]
+        facts = [f"text parameters: {p.get('text', 0):,} · image parameters: {p.get('image', 0):,}"]
+        if entry["onnx"]:
+            sizes = entry["onnx"].get("sizes_bytes", {})
+            facts.append("ONNX: " + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sorted(sizes.items())) +
+                         f" · int8: {entry['onnx'].get('int8', {}).get('reason', '–')}")
+        else:
+            facts.append("ONNX: not exported yet")
+        return entry["card"], [(pl, Path(pl).stem) for pl in entry["plots"]], "\n\n".join(facts)
+
+    def do_zip(name, what):
+        """Zipped on request (a teacher checkpoint is ~0.5 GB), then reused until the model changes."""
+        try:
+            entry = service.zoo_entry(name)
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            return None, f"⚠️ {exc}"
+        source = entry["checkpoint"] if what == "checkpoint" else entry["export"]
+        if source is None:
+            return None, f"{name} has no ONNX export yet."
+        work = Path(tempfile.gettempdir()) / "lingualens-downloads"
+        return service.zip_dir(source, f"{name}-{what}", work), ""
+
+    teachers, students = choices()
+    with gr.Blocks(title="LinguaLens") as demo:
+        session = gr.State({})
+        gr.Markdown("# LinguaLens — multilingual image search\nType in any language and script; the teacher "
+                    "and its small student answer side by side.")
+        status = gr.Markdown()
+        with gr.Tab("Search"):
+            with gr.Row():
+                query = gr.Textbox(label="Query", placeholder="perro · 犬 · собака · un chat …", scale=4, elem_id="query")
+                k = gr.Slider(1, 24, value=DEFAULT_K, step=1, label="results", scale=1)
+                go = gr.Button("Search", variant="primary", scale=1, elem_id="search-button")
+            with gr.Row():
+                t_dd = gr.Dropdown(teachers, value=teacher, label="Teacher", allow_custom_value=True)
+                s_dd = gr.Dropdown(students, value=student, label="Student", allow_custom_value=True)
+                backend = gr.Radio(list(BACKENDS), value="PyTorch", label="Student backend")
+                use_up = gr.Checkbox(label="include my uploads", value=False)
+            gr.Examples(EXAMPLES, inputs=query)
+            message = gr.Markdown(elem_id="message")
+            with gr.Row():
+                with gr.Column():
+                    t_label = gr.Markdown()
+                    t_gal = gr.Gallery(label="Teacher", columns=4, height=420, elem_id="teacher-gallery")
+                with gr.Column():
+                    s_label = gr.Markdown()
+                    s_gal = gr.Gallery(label="Student", columns=4, height=420, elem_id="student-gallery")
+            ov = gr.Markdown()
+            outs = [message, t_gal, s_gal, t_label, s_label, ov]
+            for trigger in (go.click, query.submit):
+                trigger(do_search, [query, t_dd, s_dd, backend, k, use_up, session], outs, api_name="search" if trigger == go.click else False)
+        with gr.Tab("Image query"):
+            with gr.Row():
+                image = tolerant_image(gr, label="Your image", height=260, elem_id="image-query")
+                with gr.Column():
+                    lang = gr.Dropdown(LANGUAGES, value="en", label="Captions in")
+                    go_img = gr.Button("Find similar images and captions", variant="primary", elem_id="image-search-button")
+            i_msg = gr.Markdown()
+            with gr.Row():
+                with gr.Column():
+                    it_label = gr.Markdown()
+                    it_gal = gr.Gallery(label="Teacher", columns=4, height=320, elem_id="image-teacher-gallery")
+                    it_caps = gr.Markdown()
+                with gr.Column():
+                    is_label = gr.Markdown()
+                    is_gal = gr.Gallery(label="Student", columns=4, height=320, elem_id="image-student-gallery")
+                    is_caps = gr.Markdown()
+            i_ov = gr.Markdown()
+            go_img.click(do_image, [image, t_dd, s_dd, backend, k, lang, session],
+                         [i_msg, it_gal, is_gal, it_label, is_label, i_ov, it_caps, is_caps], api_name="search_image")
+        with gr.Tab("My images"):
+            gr.Markdown("Add up to 50 images (≤ 20 MB, ≤ 50 MP each) to a gallery only this browser session sees.")
+            files = gr.File(file_count="multiple", file_types=["image"], label="Images")
+            up_msg = gr.Markdown()
+            up_gal = gr.Gallery(label="My gallery", columns=6, height=240)
+            files.upload(do_upload, [files, session], [session, up_msg, up_gal], api_name=False)
+        with gr.Tab("Zoo"):
+            with gr.Row():
+                zoo_dd = gr.Dropdown(teachers + students, value=student or teacher, label="Model")
+                refresh = gr.Button("↻ refresh", scale=0)
+            facts = gr.Markdown()
+            with gr.Row():
+                zip_ckpt = gr.Button("Download checkpoint (zip)")
+                zip_onnx = gr.Button("Download ONNX export (zip)")
+            dl = gr.File(label="download")
+            dl_msg = gr.Markdown()
+            plots = gr.Gallery(label="per-language metrics", columns=2, height=360)
+            card = gr.Markdown()
+            zoo_dd.change(do_zoo, zoo_dd, [card, plots, facts], api_name="zoo")
+            zip_ckpt.click(lambda n: do_zip(n, "checkpoint"), zoo_dd, [dl, dl_msg], api_name="download_checkpoint")
+            zip_onnx.click(lambda n: do_zip(n, "onnx"), zoo_dd, [dl, dl_msg], api_name="download_onnx")
+
+            def refresh_models():
+                t, s = choices()
+                return gr.update(choices=t), gr.update(choices=s), gr.update(choices=t + s)
+
+            refresh.click(refresh_models, None, [t_dd, s_dd, zoo_dd], api_name=False)
+        def tick(current_student):
+            """The status line; and the student dropdown filled in once the background build has one."""
+            line = f"<small>background: {STATUS['background']}</small>"
+            if current_student:
+                return line, gr.update()
+            students = choices()[1]
+            return line, (gr.update(choices=students, value=pick(PREFERRED["student"], students)) if students else gr.update())
+
+        timer = gr.Timer(5.0)
+        timer.tick(tick, s_dd, [status, s_dd], api_name=False)
+    return demo
+
+
+def pick(preferred: str, available: list[str]) -> str | None:
+    return preferred if preferred in available else (available[0] if available else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python app.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--teacher", default=None)
+    parser.add_argument("--student", default=None)
+    parser.add_argument("--no-build", action="store_true", help="serve what exists; build nothing")
+    parser.add_argument("--corpus", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    built: list[str] = []
+    if not args.no_build:
+        print("LinguaLens: checking the default zoo …", flush=True)
+        built = ensure_minimal_zoo(log=lambda m: print(m, flush=True))
+
+    def say(msg: str) -> None:
+        print(f"[{time.perf_counter() - STARTED:5.1f} s] {msg}", flush=True)
+
+    say("loading the gallery …")
+    service = SearchService(args.corpus)
+    models = service.zoo_models()
+    teacher = args.teacher or pick(PREFERRED["teacher"], models.get("teacher", []) + models.get("baseline", []))
+    student = args.student or pick(PREFERRED["student"], models.get("student", []))
+    if teacher:
+        say(f"loading {teacher} …")
+        service.index(teacher, "PyTorch", service.encoder(teacher, "PyTorch"))  # warm: first query is fast
+    say("building the page …")
+    demo = build_ui(service, teacher, student)
+    allowed = [str(p) for p in (service.root, corpus_dir(), zoo_dir(), export_dir(),
+                                Path(tempfile.gettempdir()) / "lingualens-uploads",
+                                Path(tempfile.gettempdir()) / "lingualens-downloads")]
+    say("starting the server …")
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(server_name=args.host, server_port=args.port, share=False, allowed_paths=allowed,
+                            prevent_thread_lock=True, quiet=True, footer_links=["api"])
+    ready = time.perf_counter() - STARTED
+    if not args.no_build:  # a --no-build start (tests, custom models) says nothing about the default app
+        record_startup(ready, built)
+        # Started only now: first imports of transformers' lazy modules are not thread-safe, and
+        # the foreground has imported everything it needs by this point.
+        build_rest_in_background(record=True)
+    print(f"LinguaLens ready at http://{args.host}:{args.port} after {ready:.0f} s", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        demo.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
