@@ -5,6 +5,7 @@ everything is written to a temporary file in the same directory and renamed into
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -17,6 +18,14 @@ from typing import Any, Iterator
 from PIL import Image, UnidentifiedImageError
 
 MAX_IMAGE_PIXELS = 50_000_000  # > 50 MP is refused: decompression bombs and accidental RAW dumps
+
+
+def sha256_file(path: Path | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def read_json_object(path: Path, error: type[Exception], what: str) -> dict[str, Any]:

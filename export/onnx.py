@@ -31,13 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.io import atomic_dir, atomic_write_json, atomic_write_text
+from core.io import atomic_dir, atomic_write_json, atomic_write_text, sha256_file
 from core.paths import export_dir, safe_child
 from training.data.corpus import default_corpus_path, load_corpus
 from training.data.photos import PHOTOS
 from training.evaluation.suite import HEADLINE_KEY, evaluate
 from zoo import load_model
-from zoo.checkpoint import sha256_file
 from zoo.image_tower import TimmImageTower
 from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
 from zoo.text_tower import HFTextTower
@@ -267,7 +266,7 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
                 (tmp / "text.int8.onnx").rename(tmp / "rejected" / "text.int8.onnx")
             config["int8"] = gate
         config["sizes_bytes"] = {p.name: p.stat().st_size for p in tmp.glob("*.onnx")}
-        config["files"] = {p.name: sha256_file(p) for p in sorted(tmp.glob("*.onnx"))}
+        config["files"] = {p.name: sha256_file(p) for p in sorted([*tmp.glob("*.onnx"), tmp / "tokenizer.json"])}
         config["seconds"] = round(time.perf_counter() - started, 1)
         atomic_write_json(tmp / CONFIG_NAME, config)
         atomic_write_text(tmp / "README.md", export_card(config))

@@ -19,7 +19,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from core.io import read_json_object
+from core.io import read_json_object, sha256_file
+from core.paths import check_name
 from zoo.preprocess import ImagePreprocess
 
 CONFIG_NAME = "lingualens_onnx.json"
@@ -52,7 +53,9 @@ def read_export_config(path: str | Path) -> dict:
 
 
 class OnnxEncoder:
-    def __init__(self, path: str | Path, variant: str = "fp32"):
+    def __init__(self, path: str | Path, variant: str = "fp32", verify: bool = True):
+        """`verify`: check each file's SHA-256 against the config (a tampered or truncated graph
+        is refused with its name); names in the config must be plain files of this directory."""
         from tokenizers import Tokenizer
 
         self.path = Path(path).expanduser()
@@ -65,9 +68,10 @@ class OnnxEncoder:
         self.variant, self.name = variant, self.config.get("name", self.path.name)
         self.embed_dim = int(self.config["embed_dim"])
         t, im = self.config["text"], self.config["image"]
-        self.text_session = _session(self.path / t["files"][variant])
-        self.image_session = _session(self.path / im["files"][variant])
-        tok_file = self.path / "tokenizer.json"
+        text_file, image_file = self._file(t["files"][variant], verify), self._file(im["files"][variant], verify)
+        tok_file = self._file("tokenizer.json", verify)
+        self.text_session = _session(text_file)
+        self.image_session = _session(image_file)
         try:
             self.tokenizer = Tokenizer.from_file(str(tok_file))
         except Exception as exc:
@@ -88,6 +92,19 @@ class OnnxEncoder:
         if isinstance(shape[-1], int) and shape[-1] != self.preprocess.image_size:
             raise OnnxModelError(f"{im['files'][variant]} expects {shape[-1]} px images but the preprocessing "
                                  f"config says {self.preprocess.image_size}")
+
+    def _file(self, name: Any, verify: bool) -> Path:
+        try:
+            path = self.path / check_name(name, "file name")  # a plain name: no separators, no '..'; links allowed
+        except (TypeError, ValueError) as exc:
+            raise OnnxModelError(f"{self.path / CONFIG_NAME} names {name!r}, which is not a file of this export ({exc})") from exc
+        if not path.is_file():
+            raise OnnxModelError(f"{path} is missing")
+        expected = (self.config.get("files") or {}).get(name)
+        if verify and expected is not None and sha256_file(path) != expected:
+            raise OnnxModelError(f"{path} does not match the SHA-256 recorded in {CONFIG_NAME}: "
+                                 "the file is truncated, corrupted or was modified")
+        return path
 
     def encode_text(self, texts: str | Iterable[str], language: str | None = None, batch_size: int = 64) -> np.ndarray:
         texts = [texts] if isinstance(texts, str) else list(texts)

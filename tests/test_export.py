@@ -151,13 +151,40 @@ def test_missing_or_corrupt_onnx_files_are_named(exported, tmp_path):
 
     d = _copy(exported, tmp_path)
     (d / "image.onnx").write_bytes(b"\x08\x01garbage")
-    with pytest.raises(OnnxModelError, match="image.onnx is not a loadable ONNX model"):
+    with pytest.raises(OnnxModelError, match="image.onnx does not match the SHA-256 recorded"):
         OnnxEncoder(d)
+    with pytest.raises(OnnxModelError, match="image.onnx is not a loadable ONNX model"):
+        OnnxEncoder(d, verify=False)  # unverified, onnxruntime itself refuses it, named
     (d / "text.onnx").unlink()
-    with pytest.raises(OnnxModelError, match="ONNX file missing: .*text.onnx"):
+    with pytest.raises(OnnxModelError, match="text.onnx is missing"):
         OnnxEncoder(d)
     with pytest.raises(OnnxModelError, match="not a LinguaLens ONNX export"):
         OnnxEncoder(tmp_path)
+
+
+def test_tampered_exports_are_refused_with_the_file_named(exported, tmp_path):
+    """A flipped byte in a graph, a swapped tokenizer, a config that points outside the export."""
+    from export.runtime import CONFIG_NAME, OnnxEncoder, OnnxModelError
+
+    d = _copy(exported, tmp_path)
+    data = bytearray((d / "text.onnx").read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, deep inside the weights: onnxruntime alone would load it
+    (d / "text.onnx").write_bytes(bytes(data))
+    with pytest.raises(OnnxModelError, match="text.onnx does not match the SHA-256"):
+        OnnxEncoder(d)
+    d = _copy(exported, tmp_path / "tok")
+    tok = json.loads((d / "tokenizer.json").read_text())
+    tok["added_tokens"] = tok["added_tokens"][:1]
+    (d / "tokenizer.json").write_text(json.dumps(tok))
+    with pytest.raises(OnnxModelError, match="tokenizer.json does not match the SHA-256"):
+        OnnxEncoder(d)
+    d = _copy(exported, tmp_path / "escape")
+    cfg = json.loads((d / CONFIG_NAME).read_text())
+    for target in ("../../etc/passwd", "/etc/passwd", "sub/text.onnx"):
+        cfg["text"]["files"]["fp32"] = target
+        (d / CONFIG_NAME).write_text(json.dumps(cfg))
+        with pytest.raises(OnnxModelError, match="which is not a file of this export"):
+            OnnxEncoder(d)
 
 
 def test_open_clip_multilingual_model_exports_with_parity(tmp_path):

@@ -19,7 +19,6 @@ download or a tampered file is refused with its name instead of producing quiet 
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.io import atomic_dir, atomic_write_json, read_json_object
+from core.io import atomic_dir, atomic_write_json, read_json_object, sha256_file
 
 from .info import ModelInfo
 
@@ -43,14 +42,6 @@ HASHED_FILES = ("model.safetensors", "tokenizer.json", "image.safetensors", "2_D
 
 class CheckpointError(ValueError):
     """A checkpoint directory that cannot be trusted or understood; the message names the file."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def is_checkpoint(path: Path | str) -> bool:
