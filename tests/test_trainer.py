@@ -113,6 +113,34 @@ def test_resume_mid_epoch_matches_uninterrupted(tmp_path):
     assert [h["val_score"] for h in resumed.history] == pytest.approx([h["val_score"] for h in full.history])
 
 
+def test_default_settings_bound_what_a_kill_loses(tmp_path):
+    """With default settings, a run that dies late in a long epoch resumes from at most
+    `checkpoint_every` steps back — not from the start of the epoch."""
+    every = TrainConfig().checkpoint_every
+    assert every > 0
+    steps_per_epoch = 2 * every + 50
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(64, 4, generator=g)
+    y = X @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
+    calls = {"n": 0}
+
+    def batches(epoch):
+        rng = np.random.default_rng([0, epoch])
+        return [rng.choice(64, 8, replace=False) for _ in range(steps_per_epoch)]
+
+    def loss_fn(m, idx):
+        calls["n"] += 1
+        loss = ((m(X[idx]) - y[idx]) ** 2).mean()
+        return loss * float("nan") if calls["n"] == 2 * every + 30 else loss  # dies late in epoch 1
+
+    cfg = TrainConfig(epochs=1, lr=0.01, warmup_frac=0.0)
+    trainer = Trainer(Toy(), cfg, tmp_path, batches, loss_fn, lambda m: (0.0, {}), progress=False)
+    with pytest.raises(TrainingDiverged):
+        trainer.fit()
+    saved = json.loads((tmp_path / "last.json").read_text())
+    assert saved["epoch"] == 0 and saved["global_step"] == 2 * every  # lost 29 steps, not the 429 of the epoch so far
+
+
 def test_resume_refuses_a_different_config(tmp_path):
     trainer, _ = _toy_setup(tmp_path, epochs=1)
     trainer.fit()
