@@ -117,6 +117,25 @@ def tolerant_image(gr, **kwargs):
 
     if TYPE_CHECKING:
         pass
+    from typing import TYPE_CHECKING
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
 
     return TolerantImage(type="filepath", image_mode=None, **kwargs)
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.io import read_json_object, sha256_file
 from core.paths import check_name
+from core.text import clean_text
 from zoo.preprocess import ImagePreprocess
 
 CONFIG_NAME = "lingualens_onnx.json"
@@ -112,7 +113,7 @@ class OnnxEncoder:
             return np.zeros((0, self.embed_dim), np.float32)
         out = []
         for start in range(0, len(texts), batch_size):
-            chunk = [self.prefix + " ".join(str(t).split()) for t in texts[start:start + batch_size]]
+            chunk = [self.prefix + clean_text(str(t)) for t in texts[start:start + batch_size]]
             enc = self.tokenizer.encode_batch(chunk)
             feed = {"input_ids": np.array([e.ids for e in enc], np.int64),
                     "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}

@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -22,8 +23,10 @@ def running_app(home: Path, *args: str, timeout_s: float = 180):
     """Serve the zoo in `home`; yields the URL, stops the server afterwards."""
     port = free_port()
     env = {**os.environ, "LINGUALENS_HOME": str(home), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    # the app's output goes to a file, never an unread pipe: a full pipe buffer would freeze the app
+    log = tempfile.NamedTemporaryFile("w+", prefix="lingualens-app-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "app.py", "--no-build", "--port", str(port), *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -32,7 +35,7 @@ def running_app(home: Path, *args: str, timeout_s: float = 180):
             break
         except OSError as exc:
             if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {proc.stdout.read()[-3000:]}") from exc
+                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-3000:]}") from exc
             time.sleep(1)
     else:
         proc.kill()
@@ -45,3 +48,5 @@ def running_app(home: Path, *args: str, timeout_s: float = 180):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)

@@ -139,3 +139,16 @@ def test_zoo_lists_and_loads_a_local_checkpoint_by_name(home):
     loaded = load_model("my-tiny")
     np.testing.assert_allclose(loaded.encode_text(["hola"]), model.encode_text(["hola"]), atol=1e-6)
     assert load_model(os.fspath(zoo_dir() / "my-tiny")).name == "tiny-clip"  # a path works where a name does
+
+
+def test_unpaired_surrogates_and_control_characters_encode():
+    """JSON can carry an unpaired UTF-16 surrogate that no tokenizer accepts: it becomes U+FFFD
+    (a valid pair is joined), so the query is answered instead of failing."""
+    from core.text import clean_text
+    from tests.tiny import tiny_dual_encoder
+
+    assert clean_text("\ud83d\ude00 ok \ud800x \t y\n") == "😀 ok \ufffdx y"
+    model = tiny_dual_encoder("clip")
+    odd = model.encode_text(["\ud800abc", "a\u202eb\u200f", "\x00\x01\x7f"])
+    assert odd.shape == (3, model.embed_dim)
+    np.testing.assert_allclose(odd[0], model.encode_text(["\ufffdabc"])[0], atol=1e-6)

@@ -30,6 +30,7 @@ from torch import nn
 from core.constants import FAMILIES, FAMILY_INIT
 from core.io import atomic_dir, atomic_write_text
 from core.languages import normalize_language
+from core.text import clean_text
 
 from .checkpoint import CONFIG_NAME, FORMAT, FORMAT_VERSION, CheckpointError, read_config, write_config
 from .image_tower import TimmImageTower
@@ -172,5 +173,5 @@ def _clean_texts(texts: Sequence[Any]) -> list[str]:
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"text #{i} is {type(t).__name__}, expected str")
-        out.append(" ".join(t.split()))
+        out.append(clean_text(t))
     return out
