@@ -7,6 +7,7 @@ for its panel — the other model keeps answering.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 
 from core.feature_cache import cached_features
 from core.index import GalleryIndex
-from core.io import ImageError, load_image
+from core.io import ImageError, atomic_path, load_image
 from core.languages import normalize_language
 from core.paths import export_dir, safe_child, zoo_checkpoint
 from export.runtime import OnnxEncoder, is_export, read_export_config
@@ -248,8 +249,11 @@ class SearchService:
             except (ImageError, OSError) as exc:
                 messages.append(f"{name}: rejected — {exc}")
                 continue
-            dest = Path(tempfile.mkstemp(dir=store, suffix=".png")[1])
-            image.save(dest)
+            fd, name_on_disk = tempfile.mkstemp(dir=store, suffix=".png")
+            os.close(fd)
+            dest = Path(name_on_disk)
+            with atomic_path(dest) as tmp:  # a kill mid-write never leaves a half image under its name
+                image.save(tmp, format="PNG")
             kept.append(str(dest))
             messages.append(f"{name}: added.")
         return kept, messages

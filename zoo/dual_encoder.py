@@ -152,7 +152,10 @@ class DualEncoder(nn.Module):
             if resolve_reference is None:
                 raise CheckpointError(f"{cfg_path}: the image tower is a reference to {im['model']!r}; "
                                       "load this checkpoint with zoo.load_model, which resolves references")
-            image = resolve_reference(im["model"]).image
+            try:
+                image = resolve_reference(im["model"]).image
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                raise CheckpointError(f"{cfg_path}: its image tower reference {im['model']!r} cannot be loaded ({exc})") from exc
         else:
             image = _tower_class(IMAGE_TOWERS, im, "timm", cfg_path).load(path, im)
         try:
