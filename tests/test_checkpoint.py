@@ -105,6 +105,10 @@ def test_unknown_tower_types_and_unresolved_references_are_named(saved, tmp_path
     with pytest.raises(CheckpointError, match="reference to 'some-teacher'; load this checkpoint with zoo.load_model"):
         DualEncoder.from_pretrained(path)  # the class alone cannot know where models live
     assert DualEncoder.from_pretrained(path, resolve_reference=lambda name: saved[0]).image is saved[0].image
+    cfg["image"] = {"type": "reference", "model": "/etc"}  # a config pointing outside its directory
+    (path / "lingualens.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match=r"lingualens.json: its image tower reference '/etc' cannot be loaded"):
+        load_checkpoint(path)
 
 
 def test_model_info_survives_a_round_trip_and_keeps_unknown_keys(saved, tmp_path):
