@@ -94,36 +94,37 @@ def tolerant_image(gr, **kwargs):
                 return super().preprocess(payload)
             except Exception:
                 return None if payload is None or payload.path is None else str(payload.path)
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
-    from gradio.blocks import Block
+    from typing import TYPE_CHECKING
+
     if TYPE_CHECKING:
-        from gradio.components import Timer
-        from gradio.components.base import Component
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
-    from gradio.blocks import Block
+        pass
+    from typing import TYPE_CHECKING
     if TYPE_CHECKING:
-        from gradio.components import Timer
-        from gradio.components.base import Component
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
-    from gradio.blocks import Block
+        pass
+    from typing import TYPE_CHECKING
+
     if TYPE_CHECKING:
-        from gradio.components import Timer
-        from gradio.components.base import Component
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
-    from gradio.blocks import Block
+        pass
+    from typing import TYPE_CHECKING
+
     if TYPE_CHECKING:
-        from gradio.components import Timer
-        from gradio.components.base import Component
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
-    from gradio.blocks import Block
+        pass
+    from typing import TYPE_CHECKING
+
     if TYPE_CHECKING:
-        from gradio.components import Timer
-        from gradio.components.base import Component
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
-    from gradio.blocks import Block
+        pass
+    from typing import TYPE_CHECKING
+
     if TYPE_CHECKING:
-        from gradio.components import Timer
-        from gradio.components.base import Component
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        pass
     from typing import TYPE_CHECKING
 
     if TYPE_CHECKING:

@@ -7,11 +7,10 @@ for its panel — the other model keeps answering.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,9 +248,7 @@ class SearchService:
             except (ImageError, OSError) as exc:
                 messages.append(f"{name}: rejected — {exc}")
                 continue
-            fd, name_on_disk = tempfile.mkstemp(dir=store, suffix=".png")
-            os.close(fd)
-            dest = Path(name_on_disk)
+            dest = store / f"{uuid.uuid4().hex}.png"  # no placeholder file: the name appears only when complete
             with atomic_path(dest) as tmp:  # a kill mid-write never leaves a half image under its name
                 image.save(tmp, format="PNG")
             kept.append(str(dest))
