@@ -84,18 +84,20 @@ def record_startup(seconds: float, built: list[str], key: str | None = None) -> 
 def tolerant_image(gr, **kwargs):
     """An image input that hands the uploaded file to the search service even when Pillow cannot
     open it (corrupt, empty, not an image, a decompression bomb): the service then says what is
-    wrong, where Gradio's own preprocessing would fail with a bare "the app raised an exception"."""
-    class TolerantImage(gr.Image):
-        def get_block_name(self) -> str:  # the browser draws it with gr.Image's own component
-            return "image"
+    wrong, where Gradio's own preprocessing would fail with a bare "the app raised an exception".
+    The instance's `preprocess` is wrapped rather than subclassed: Gradio writes a `.pyi` stub next
+    to any module that defines a component class, and the app writes nothing into its source tree."""
+    image = gr.Image(type="filepath", image_mode=None, **kwargs)
+    strict = image.preprocess
 
-        def preprocess(self, payload):
-            try:
-                return super().preprocess(payload)
-            except Exception:
-                return None if payload is None or payload.path is None else str(payload.path)
+    def preprocess(payload):
+        try:
+            return strict(payload)
+        except Exception:
+            return None if payload is None or payload.path is None else str(payload.path)
 
-    return TolerantImage(type="filepath", image_mode=None, **kwargs)
+    image.preprocess = preprocess
+    return image
 
 
 def build_ui(service, teacher: str, student: str):
