@@ -46,8 +46,8 @@ def outside_before():
 def _outside_snapshot() -> set[str]:
     """Entries the app must never create: the repository tree and the top of the temp folder and home."""
     root = Path(__file__).resolve().parents[1]
-    seen = {str(p) for p in root.rglob("*") if ".git" not in p.parts and "test-artifacts" not in p.parts
-            and "__pycache__" not in p.parts}
+    own = {".git", "test-artifacts", "__pycache__", ".hypothesis", ".ruff_cache"}  # the test tools' own caches
+    seen = {str(p) for p in root.rglob("*") if not own & set(p.parts)}
     seen |= {str(p) for p in Path(tempfile.gettempdir()).iterdir() if not p.name.startswith(ALLOWED_TMP)}
     seen |= {str(p) for p in Path.home().iterdir()}
     return seen
