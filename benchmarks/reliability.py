@@ -192,51 +192,42 @@ def _flip_bit(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def tamper_checkpoint(src: Path, work: Path, how: str) -> str:
-    d = work / f"ckpt-{how}"
+def _edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _refused(kind: str, src: Path, work: Path, how: str, load, error: type[Exception], config_edits: dict) -> str:
+    """Copy `src`, damage it as `how` says (a weight or graph file name: flip one bit; "swapped
+    tokenizer"; or a config edit), and require `load` to refuse it with `error` naming the file."""
+    d = work / f"{kind}-{how.replace(' ', '-').replace('/', '-')}"
     shutil.rmtree(d, ignore_errors=True)
     shutil.copytree(src, d)
-    cfg_path = d / "lingualens.json"
-    if how in ("model.safetensors", "image.safetensors", "2_Dense/model.safetensors"):
+    if how == "swapped tokenizer":
+        _edit_json(d / "tokenizer.json", lambda tok: tok.update(added_tokens=tok["added_tokens"][:1]))
+    elif how in config_edits:
+        config_name, change = config_edits[how]
+        _edit_json(d / config_name, change)
+    else:
         _flip_bit(d / how)
-    elif how == "swapped tokenizer":
-        tok = json.loads((d / "tokenizer.json").read_text())
-        tok["added_tokens"] = tok["added_tokens"][:1]
-        (d / "tokenizer.json").write_text(json.dumps(tok))
-    elif how == "image reference outside":
-        cfg = json.loads(cfg_path.read_text())
-        cfg["image"] = {"type": "reference", "model": "/etc"}
-        cfg_path.write_text(json.dumps(cfg))
     try:
-        load_checkpoint(d)
-    except CheckpointError as exc:
+        load(d)
+    except error as exc:
         if str(d) not in str(exc):
             raise AssertionError(f"refused without naming the file: {exc}") from exc
-        return f"refused: {str(exc).replace(str(d) + '/', '')[:110]}"
-    raise AssertionError("loaded a tampered checkpoint")
+        return f"refused: {str(exc).replace(str(d) + '/', '').replace(str(d), f'<{kind}>')[:110]}"
+    raise AssertionError(f"loaded a tampered {kind}")
+
+
+def tamper_checkpoint(src: Path, work: Path, how: str) -> str:
+    outside = ("lingualens.json", lambda cfg: cfg.update(image={"type": "reference", "model": "/etc"}))
+    return _refused("checkpoint", src, work, how, load_checkpoint, CheckpointError, {"image reference outside": outside})
 
 
 def tamper_export(src: Path, work: Path, how: str) -> str:
-    d = work / f"onnx-{how.replace(' ', '-')}"
-    shutil.rmtree(d, ignore_errors=True)
-    shutil.copytree(src, d)
-    if how in ("text.onnx", "image.onnx"):
-        _flip_bit(d / how)
-    elif how == "swapped tokenizer":
-        tok = json.loads((d / "tokenizer.json").read_text())
-        tok["added_tokens"] = tok["added_tokens"][:1]
-        (d / "tokenizer.json").write_text(json.dumps(tok))
-    elif how == "file name outside":
-        cfg = json.loads((d / "lingualens_onnx.json").read_text())
-        cfg["text"]["files"]["fp32"] = "../../etc/passwd"
-        (d / "lingualens_onnx.json").write_text(json.dumps(cfg))
-    try:
-        OnnxEncoder(d)
-    except OnnxModelError as exc:
-        if str(d) not in str(exc):
-            raise AssertionError(f"refused without naming the file: {exc}") from exc
-        return f"refused: {str(exc).replace(str(d) + '/', '').replace(str(d), '<export>')[:110]}"
-    raise AssertionError("loaded a tampered export")
+    outside = ("lingualens_onnx.json", lambda cfg: cfg["text"]["files"].update(fp32="../../etc/passwd"))
+    return _refused("export", src, work, how, OnnxEncoder, OnnxModelError, {"file name outside": outside})
 
 
 # -- load --------------------------------------------------------------------------------
