@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer
 
 from core.languages import HELD_OUT_LANGUAGES
 from core.paths import cache_dir, zoo_checkpoint
@@ -161,6 +160,8 @@ def student_base(teacher, cfg: DistillConfig) -> HFTextTower:
         raise ValueError(f"teacher {cfg.teacher!r} has a {type(teacher.text).__name__} text tower, which cannot be cut "
                          "into a student; pass --student-init DIR (a transformers text model with its tokenizer, e.g. "
                          "a multilingual BERT/XLM-R) to start the student from")
+    from transformers import AutoModel, AutoTokenizer  # only for --student-init: transformers' auto classes cost seconds to import
+
     if not Path(cfg.student_init).is_dir() and not is_cached(cfg.student_init):
         require_hub(f"student init {cfg.student_init!r}")
     backbone = AutoModel.from_pretrained(cfg.student_init).eval()
