@@ -31,10 +31,11 @@ import time
 import zipfile
 from pathlib import Path
 
+import httpx
 import numpy as np
 from PIL import Image
 
-from core.paths import export_dir, zoo_dir
+from core.paths import downloads_dir, export_dir, zoo_dir
 from export.runtime import OnnxEncoder, OnnxModelError
 from tests.app_server import running_app
 from tests.tiny import tiny_dual_encoder
@@ -44,6 +45,7 @@ from zoo.checkpoint import CheckpointError
 from zoo.factory import load_checkpoint
 
 from .common import machine, table, write_results
+from .gradio_http import NO_SESSION, call
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ["a cat", "un perro", "猫", "flag"]
@@ -147,13 +149,17 @@ def kill_export(home: Path, seconds: float) -> str:
     return f"{'killed' if killed else 'finished'} after {seconds:.1f} s: {state}; hidden temp dirs left: {len(leftovers)}"
 
 
+ZIP_NAME = "tiny-teacher-checkpoint"  # the name app.py gives the zoo zip of tiny-teacher
+
+
 def kill_zip(home: Path, seconds: float) -> str:
-    work = home / "downloads"
+    """The zip the app's /download_checkpoint hands out, killed while it is written where the app looks."""
+    work = downloads_dir()
     shutil.rmtree(work, ignore_errors=True)
-    code = ("from pathlib import Path; from search.service import SearchService; from core.paths import zoo_dir; "
-            f"SearchService.zip_dir(zoo_dir() / 'tiny-teacher', 'tiny-teacher', Path({str(work)!r}))")
+    code = ("from search.service import SearchService; from core.paths import downloads_dir, zoo_dir; "
+            f"SearchService.zip_dir(zoo_dir() / 'tiny-teacher', {ZIP_NAME!r}, downloads_dir())")
     killed = _kill_after(_python(home, code), seconds)
-    target = work / "tiny-teacher.zip"
+    target = work / f"{ZIP_NAME}.zip"
     if target.exists():
         with zipfile.ZipFile(target) as zf:
             bad = zf.testzip()
@@ -174,15 +180,27 @@ def kill_uploads(home: Path, images: list[Path], seconds: float) -> str:
     return f"{'killed' if killed else 'finished'} after {seconds:.1f} s: {len(shown)} complete uploads, no partial one"
 
 
-def app_answers(home: Path, corpus: Path) -> str:
-    from gradio_client import Client
+def app_answers(home: Path, corpus: Path, after: str, student: str = "killed-at-3", backend: str = "PyTorch") -> str:
+    """Restart the app on the home a kill left behind; both panels must answer, and a checkpoint zip must be whole."""
+    with running_app(home, "--teacher", "tiny-teacher", "--student", student, "--corpus", str(corpus)) as url, \
+            httpx.Client() as http:
+        message, teacher, student_results, *_ = call(http, url, "search", "perro", "tiny-teacher", student, backend,
+                                                      3, False, NO_SESSION)
+        download, download_message = call(http, url, "download_checkpoint", "tiny-teacher")
+    if message or len(teacher) != 3 or len(student_results) != 3:
+        raise AssertionError(f"restarted app answered {message!r} with {len(teacher)}/{len(student_results)} results")
+    zipped = Path(download["path"]) if download else None
+    if download_message or zipped is None or not zipped.is_file():
+        raise AssertionError(f"/download_checkpoint gave {download!r} ({download_message!r})")
+    with zipfile.ZipFile(zipped) as zf:
+        if zf.testzip() is not None or "lingualens.json" not in zf.namelist():
+            raise AssertionError(f"/download_checkpoint served a damaged or incomplete {zipped.name}")
+    return f"restarted after {after}; teacher and {student} ({backend}) answered; the checkpoint zip is whole"
 
-    with running_app(home, "--teacher", "tiny-teacher", "--student", "killed-at-3", "--corpus", str(corpus)) as url:
-        message, teacher, student, *_ = Client(url, verbose=False, download_files=False).predict(
-            "perro", "tiny-teacher", "killed-at-3", "PyTorch", 3, False, api_name="/search")
-    if message or len(teacher) != 3 or len(student) != 3:
-        raise AssertionError(f"restarted app answered {message!r} with {len(teacher)}/{len(student)} results")
-    return "restarted on the killed-and-resumed home; both panels answered"
+
+def _onnx_if_exported() -> dict:
+    """Serve the killed export in the student panel when a whole one was left under its name."""
+    return {"student": "tiny-teacher", "backend": "ONNX"} if (export_dir() / "tiny-teacher").is_dir() else {}
 
 
 # -- tampering ---------------------------------------------------------------------------
@@ -232,30 +250,31 @@ def tamper_export(src: Path, work: Path, how: str) -> str:
 
 # -- load --------------------------------------------------------------------------------
 def load_test(home: Path, corpus: Path, clients: int, queries: int) -> dict:
-    from gradio_client import Client
-
+    """`clients` threads, each sending `queries` text queries back to back; the server's log is read afterwards."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     words = ["perro", "犬", "собака", "chat", "Katze", "قطة", "고양이", "แมว", "bandera", "🍕"]
 
     def user(i: int, url: str) -> None:
-        client = Client(url, verbose=False, download_files=False)
-        for j in range(queries):
-            start = time.perf_counter()
-            try:
-                message, teacher, *_ = client.predict(words[(i + j) % len(words)], "tiny-teacher", "killed-at-3",
-                                                      "PyTorch", 8, False, api_name="/search")
-                ok = message == "" and len(teacher) == 8
-                err = None if ok else f"answered {message!r} with {len(teacher)} results"
-            except Exception as exc:  # counted, never raised: the report says how many
-                err = f"{type(exc).__name__}: {exc}"[:200]
-            with lock:
-                latencies.append(time.perf_counter() - start)
-                if err:
-                    errors.append(err)
+        with httpx.Client() as http:
+            for j in range(queries):
+                start = time.perf_counter()
+                try:
+                    message, teacher, *_ = call(http, url, "search", words[(i + j) % len(words)], "tiny-teacher",
+                                                "killed-at-3", "PyTorch", 8, False, NO_SESSION)
+                    ok = message == "" and len(teacher) == 8
+                    err = None if ok else f"answered {message!r} with {len(teacher)} results"
+                except Exception as exc:  # counted, never raised: the report says how many
+                    err = f"{type(exc).__name__}: {exc}"[:200]
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+                    if err:
+                        errors.append(err)
 
-    with running_app(home, "--teacher", "tiny-teacher", "--student", "killed-at-3", "--corpus", str(corpus)) as url:
+    log = home / "load-app.log"
+    with running_app(home, "--teacher", "tiny-teacher", "--student", "killed-at-3", "--corpus", str(corpus),
+                     log_to=log) as url:
         start = time.perf_counter()
         threads = [threading.Thread(target=user, args=(i, url)) for i in range(clients)]
         for t in threads:
@@ -263,11 +282,12 @@ def load_test(home: Path, corpus: Path, clients: int, queries: int) -> dict:
         for t in threads:
             t.join()
         wall = time.perf_counter() - start
+    server_errors = log.read_text(errors="replace").count("Traceback (most recent call last)")
     ms = sorted(1000 * x for x in latencies)
     pct = {f"p{p}": round(ms[min(len(ms) - 1, int(p / 100 * len(ms)))], 1) for p in (50, 95, 99)}
     return {"clients": clients, "queries_each": queries, "answered": len(ms) - len(errors), "errors": len(errors),
-            "first_errors": errors[:3], "wall_s": round(wall, 1), "queries_per_s": round(len(ms) / wall, 1),
-            "mean_ms": round(statistics.mean(ms), 1), **pct}
+            "server_tracebacks": server_errors, "first_errors": errors[:3], "wall_s": round(wall, 1),
+            "queries_per_s": round(len(ms) / wall, 1), "mean_ms": round(statistics.mean(ms), 1), **pct}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,15 +315,20 @@ def main(argv: list[str] | None = None) -> int:
         for step in steps:
             report.case("kill", f"distillation, SIGKILL at step {step} of {total} (default settings)",
                         lambda s=step: kill_distillation(home, reference, s, per_epoch))
+        report.case("kill", "app restarted after the distillation kills",
+                    lambda: app_answers(home, corpus, "the distillation kills"))
         # each job is timed once uninterrupted, then killed late in its run, where it writes
         fractions = (0.7, 0.9) if args.quick else (0.6, 0.75, 0.9, 0.97)
         export_s = _duration(lambda: kill_export(home, 600.0))
         for f in fractions:
             report.case("kill", f"ONNX export, SIGKILL at {f:.0%} of its {export_s:.1f} s",
                         lambda s=f * export_s: kill_export(home, s))
+        report.case("kill", "app restarted after the export kills",
+                    lambda: app_answers(home, corpus, "the export kills", **_onnx_if_exported()))
         zip_s = _duration(lambda: kill_zip(home, 600.0))
         for f in fractions:
             report.case("kill", f"zoo zip, SIGKILL at {f:.0%} of its {zip_s:.1f} s", lambda s=f * zip_s: kill_zip(home, s))
+        report.case("kill", "app restarted after the zip kills", lambda: app_answers(home, corpus, "the zip kills"))
         images = []
         for i in range(20):
             images.append(home / f"in-{i}.png")
@@ -312,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in fractions:
             report.case("kill", f"20 uploads, SIGKILL at {f:.0%} of their {uploads_s:.1f} s",
                         lambda s=f * uploads_s: kill_uploads(home, images, s))
-        report.case("kill", "app restarted after the kills", lambda: app_answers(home, corpus))
+        report.case("kill", "app restarted after the upload kills", lambda: app_answers(home, corpus, "the upload kills"))
         ckpt = zoo_dir() / "tiny-teacher"
         for how in ("model.safetensors", "image.safetensors", "2_Dense/model.safetensors", "swapped tokenizer",
                     "image reference outside"):
@@ -326,8 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         load = load_test(home, corpus, users, queries)
 
         def no_errors() -> str:
-            if load["errors"]:
-                raise AssertionError(f"{load['errors']} errors: {load['first_errors']}")
+            if load["errors"] or load["server_tracebacks"]:
+                raise AssertionError(f"{load['errors']} errors: {load['first_errors']}; "
+                                     f"{load['server_tracebacks']} tracebacks in the server's log")
             return f"0 errors; p50 {load['p50']} ms, p95 {load['p95']} ms, {load['queries_per_s']} queries/s"
 
         report.case("load", f"{users} concurrent users × {queries} queries", no_errors)

@@ -37,6 +37,11 @@ def export_dir() -> Path:
     return lingualens_home() / "exports"
 
 
+def downloads_dir() -> Path:
+    """Zips the app hands out, rebuilt when their model changes; kept per home so names never collide."""
+    return cache_dir() / "downloads"
+
+
 def ensure_writable(path: Path, what: str = "directory") -> Path:
     """Create `path` and prove we can write into it, before any long job starts.
 

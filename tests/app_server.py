@@ -19,12 +19,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(home: Path, *args: str, timeout_s: float = 180):
-    """Serve the zoo in `home`; yields the URL, stops the server afterwards."""
+def running_app(home: Path, *args: str, timeout_s: float = 180, log_to: Path | None = None):
+    """Serve the zoo in `home`; yields the URL, stops the server afterwards.
+
+    The server's output is kept in `log_to` when given (a harness reads it for server-side errors).
+    """
     port = free_port()
     env = {**os.environ, "LINGUALENS_HOME": str(home), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     # the app's output goes to a file, never an unread pipe: a full pipe buffer would freeze the app
-    log = tempfile.NamedTemporaryFile("w+", prefix="lingualens-app-", suffix=".log", delete=False)
+    log = open(log_to, "w+") if log_to else tempfile.NamedTemporaryFile("w+", prefix="lingualens-app-", suffix=".log",
+                                                                         delete=False)
     proc = subprocess.Popen([sys.executable, "app.py", "--no-build", "--port", str(port), *args],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -49,4 +53,5 @@ def running_app(home: Path, *args: str, timeout_s: float = 180):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        Path(log.name).unlink(missing_ok=True)
+        if log_to is None:
+            Path(log.name).unlink(missing_ok=True)

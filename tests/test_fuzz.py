@@ -27,7 +27,7 @@ ODD_TEXT = st.sampled_from([
 # every code point except lone surrogates, which JSON clients cannot send (the service replaces them; tested in
 # test_zoo_interface)
 ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=400)
-ALLOWED_TMP = ("gradio", "lingualens-uploads", "lingualens-downloads", "pytest-of-", "lingualens-test-home")
+ALLOWED_TMP = ("gradio", "lingualens-uploads", "pytest-of-", "lingualens-test-home")
 
 
 @pytest.fixture(scope="module")
