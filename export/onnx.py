@@ -7,8 +7,9 @@ embedding: encoder, pooling, projection and normalisation in one graph), `image.
 
 Every export is checked before it is written: PyTorch and onnxruntime must agree within 1e-4
 on multilingual texts in several scripts and on images. With --int8, onnxruntime dynamic
-quantization is applied and gated: the int8 model's mean text->image R@10 on the val split
-may fall at most 1 point below fp32, or it is kept aside (not published) and the card says why.
+the text graph is quantized (int8 MatMuls, 4-bit block-wise embedding tables) and gated: on the val
+split, text->image R@10 of no language group (trained, held-out, untrained, outside XLM-R, all)
+may fall more than 1 point below fp32, or the file is kept aside (not published) and the card says why.
 
 Supported: HF text towers (BERT / XLM-R — every LinguaLens teacher and student), open_clip
 towers whose tokenizer is a Hugging Face one (the multilingual XLM-R CLIPs), timm and open_clip
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import sys
 import time
@@ -35,9 +37,11 @@ from core.io import atomic_dir, atomic_write_json, atomic_write_text, sha256_fil
 from core.paths import export_dir, safe_child
 from training.data.corpus import default_corpus_path, load_corpus
 from training.data.photos import PHOTOS
-from training.evaluation.suite import HEADLINE_KEY, evaluate
+from training.evaluation.multilingual import HEADLINE as ML_HEADLINE
+from training.evaluation.multilingual import evaluate_multilingual
 from zoo import load_model
 from zoo.image_tower import TimmImageTower
+from zoo.info import info_of
 from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
 from zoo.text_tower import HFTextTower
 
@@ -45,7 +49,10 @@ from .runtime import CONFIG_NAME, OnnxEncoder
 
 OPSET = 17
 PARITY_ATOL = 1e-4
-INT8_MAX_DROP = 0.01
+INT8_MAX_DROP = 0.01  # R@10 any language group may lose in the int8 variant
+GATHER_BLOCK = 32  # values per scale in the 4-bit embedding tables
+GATHER_OPSET = 21
+GATE_BOOT = 200  # the gate reads point values; intervals are the benchmark's job
 SAMPLE_TEXTS = ["a short sample", "un ejemplo un poco más largo"]  # traced: ids of two lengths
 PARITY_TEXTS = ["a cat sitting on a mat", "un perro en el parque", "猫がマットの上にいる", "кошка спит",
                 "القطة تنام", "고양이", "बिल्ली सो रही है", "Η γάτα", "", "flag: France " * 40]
@@ -185,27 +192,60 @@ def _parity_images(records_root: Path | None) -> list:
 
 
 def quantize(src: Path, dst: Path) -> None:
-    """Dynamic int8 of the text graph's MatMuls, per output channel. Quantizing every op (the
-    embedding Gather included) lost far more than the gate allows in a one-off trial on the CLIP
-    teacher; MatMul-only per-channel passes it. The image tower (a 4.7M-parameter convnet, where
-    dynamic quantization gains little) stays fp32 in the int8 variant."""
+    """The text graph's MatMuls in int8 per output channel (onnxruntime dynamic quantization), and
+    its embedding tables in 4 bits, blocks of GATHER_BLOCK values with their own scale and zero
+    point (onnxruntime's GatherBlockQuantized).
+
+    Why both: int8 MatMuls alone left the file at 86% of fp32, because the embedding tables (the
+    trimmed vocabulary's full rows and the tail's low-rank codes, ~190 MB of 235 for the default
+    student) stayed fp32. A per-tensor int8 table (quantize_dynamic's Gather) loses too much;
+    block-wise 4 bits keeps a scale per 32 values of a row. On 2,000 val captions in 107 languages
+    the block-32 tables moved the default student's mean cosine to fp32 from 0.9844 (MatMul int8
+    alone) to 0.9836. The gate below decides per language group. The image tower (a 4.7M-parameter
+    convnet, where dynamic quantization gains little) stays fp32 in the int8 variant."""
+    import onnx
+    from onnx import version_converter
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    root.setLevel(level)  # that module calls logging.basicConfig(level=INFO) on import: a line per node after it
+    root.handlers[:] = handlers
+
+    matmuls = dst.with_name(dst.name + ".matmul")
+    quantize_dynamic(str(src), str(matmuls), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+    # 4-bit tensors need opset 21; converting first keeps ops whose attributes moved (ReduceL2's axes) valid
+    graph = version_converter.convert_version(onnx.load(str(matmuls)), GATHER_OPSET)
+    graph.ir_version = max(graph.ir_version, 10)  # int4 tensors need IR 10 (the quantizer would warn and bump it)
+    matmuls.unlink()
+    tables = MatMulNBitsQuantizer(graph, block_size=GATHER_BLOCK, is_symmetric=False, op_types_to_quantize=("Gather",))
+    with np.errstate(divide="ignore", invalid="ignore"):  # constant blocks (scale 0) are handled by np.where
+        tables.process()
+    tables.model.save_model_to_file(str(dst), use_external_data_format=False)
 
 
-def int8_gate(path: Path, corpus: Path | None, languages: list[str] | None = None) -> dict:
-    """Mean text->image R@10 on the val split, fp32 vs int8; the int8 model passes if it loses ≤ 1 point."""
+def int8_gate(path: Path, corpus: Path | None, languages: list[str] | None = None,
+              trained_languages: list[str] | None = None) -> dict:
+    """Text->image R@10 on the val split in every language of the corpus, fp32 vs int8, by language
+    group (trained, held-out, untrained, outside XLM-R, all): int8 is published only if no group
+    loses more than INT8_MAX_DROP. A mean over all languages could hide one script paying for the
+    rest, which is exactly what shrinking the embedding table risks."""
     root = corpus or default_corpus_path()
     records = load_corpus(root)
-    scores = {}
-    for variant in ("fp32", "int8"):
-        encoder = OnnxEncoder(path, variant="fp32") if variant == "fp32" else _Unpublished(path)
-        rep = evaluate(encoder, records, root, "val", languages=languages, with_vqa=False, with_clustering=False)
-        scores[variant] = rep["summary"].get(HEADLINE_KEY, float("nan"))
-    drop = scores["fp32"] - scores["int8"]
-    return {"val_emoji_t2i_R@10_fp32": scores["fp32"], "val_emoji_t2i_R@10_int8": scores["int8"], "drop": drop,
-            "published": bool(drop <= INT8_MAX_DROP)}
+    models = {"fp32": OnnxEncoder(path, variant="fp32"), "int8": _Unpublished(path)}
+    rep = evaluate_multilingual(models, records, root, split="val", reference="fp32", languages=languages,
+                                n_boot=GATE_BOOT, trained_languages=trained_languages)
+    groups = {}
+    for group, fp32 in rep["groups"]["fp32"].items():
+        int8 = rep["groups"]["int8"][group]
+        groups[group] = {"languages": fp32["languages"], "fp32": fp32[ML_HEADLINE]["value"],
+                         "int8": int8[ML_HEADLINE]["value"],
+                         "drop": fp32[ML_HEADLINE]["value"] - int8[ML_HEADLINE]["value"]}
+    worst = max(groups, key=lambda g: groups[g]["drop"])
+    return {"val_R@10_fp32": groups["all"]["fp32"], "val_R@10_int8": groups["all"]["int8"], "groups": groups,
+            "worst_group": worst, "drop": groups[worst]["drop"], "published": bool(groups[worst]["drop"] <= INT8_MAX_DROP)}
 
 
 class _Unpublished(OnnxEncoder):
@@ -257,10 +297,11 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
         if int8:
             quantize(tmp / "text.onnx", tmp / "text.int8.onnx")
             atomic_write_json(tmp / CONFIG_NAME, config)
-            gate = int8_gate(tmp, corpus, gate_languages)
+            gate = int8_gate(tmp, corpus, gate_languages, trained_languages=info_of(model).languages)
             shutil.rmtree(tmp / ".gate", ignore_errors=True)
-            gate["reason"] = ("passed: R@10 drop {:.3f} ≤ {:.2f}".format(gate["drop"], INT8_MAX_DROP) if gate["published"]
-                              else "rejected: R@10 drop {:.3f} > {:.2f}; kept in rejected/ for inspection".format(gate["drop"], INT8_MAX_DROP))
+            worst = f"val R@10 drop {gate['drop']:.3f} in the {gate['worst_group']} languages (the worst group)"
+            gate["reason"] = (f"passed: {worst} ≤ {INT8_MAX_DROP:.2f}" if gate["published"]
+                              else f"rejected: {worst} > {INT8_MAX_DROP:.2f}; kept in rejected/ for inspection")
             if not gate["published"]:
                 (tmp / "rejected").mkdir()
                 (tmp / "text.int8.onnx").rename(tmp / "rejected" / "text.int8.onnx")
@@ -282,10 +323,12 @@ def export_card(config: dict) -> str:
              "| file | MB |", "| --- | ---: |"] + [f"| {k} | {v / 1e6:.1f} |" for k, v in sorted(sizes.items())] + [
         "", f"PyTorch vs onnxruntime (fp32), max abs difference: text {p.get('text_max_abs_diff', float('nan')):.2e}, "
             f"image {p.get('image_max_abs_diff', float('nan')):.2e} (limit {PARITY_ATOL}).", "",
-        f"int8 (onnxruntime dynamic quantization): {int8.get('reason', 'not requested')}."]
-    if "drop" in int8:
-        lines.append(f"Validation emoji text→image R@10: fp32 {int8['val_emoji_t2i_R@10_fp32']:.3f}, "
-                     f"int8 {int8['val_emoji_t2i_R@10_int8']:.3f}.")
+        f"int8 (`text.int8.onnx`: int8 MatMuls per output channel, embedding tables in 4 bits per block of "
+        f"{GATHER_BLOCK}; onnxruntime quantization): {int8.get('reason', 'not requested')}."]
+    if "groups" in int8:
+        lines += ["", "| val text→image R@10 | languages | fp32 | int8 | drop |", "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {g} | {v['languages']} | {v['fp32']:.3f} | {v['int8']:.3f} | {v['drop']:+.3f} |"
+                  for g, v in int8["groups"].items()]
     lines += ["", "## Use without LinguaLens", "", "```python", RAW_SNIPPET.strip(), "```", ""]
     return "\n".join(lines)
 

@@ -31,13 +31,19 @@ class OnnxModelError(ValueError):
     pass
 
 
-def _session(path: Path):
+def _session(path: Path, threads: int | None = None):
+    """`threads`: onnxruntime's intra-op pool size (None: one per core). A server running several
+    sessions beside PyTorch, or a benchmark that must state its settings, fixes it."""
     import onnxruntime as ort
 
     if not path.is_file():
         raise OnnxModelError(f"ONNX file missing: {path}")
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    if threads is not None:
+        if int(threads) < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        opts.intra_op_num_threads, opts.inter_op_num_threads = int(threads), 1
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt graphs
@@ -54,9 +60,10 @@ def read_export_config(path: str | Path) -> dict:
 
 
 class OnnxEncoder:
-    def __init__(self, path: str | Path, variant: str = "fp32", verify: bool = True):
+    def __init__(self, path: str | Path, variant: str = "fp32", verify: bool = True, threads: int | None = None):
         """`verify`: check each file's SHA-256 against the config (a tampered or truncated graph
-        is refused with its name); names in the config must be plain files of this directory."""
+        is refused with its name); names in the config must be plain files of this directory.
+        `threads`: onnxruntime intra-op threads per graph (None: onnxruntime's default, all cores)."""
         from tokenizers import Tokenizer
 
         self.path = Path(path).expanduser()
@@ -71,8 +78,8 @@ class OnnxEncoder:
         t, im = self.config["text"], self.config["image"]
         text_file, image_file = self._file(t["files"][variant], verify), self._file(im["files"][variant], verify)
         tok_file = self._file("tokenizer.json", verify)
-        self.text_session = _session(text_file)
-        self.image_session = _session(image_file)
+        self.text_session = _session(text_file, threads)
+        self.image_session = _session(image_file, threads)
         try:
             self.tokenizer = Tokenizer.from_file(str(tok_file))
         except Exception as exc:

@@ -53,8 +53,10 @@ def test_int8_gate_is_recorded_in_config_and_card(exported):
 
     _, out = exported
     gate = json.loads((out / "lingualens_onnx.json").read_text())["int8"]
-    assert {"val_emoji_t2i_R@10_fp32", "val_emoji_t2i_R@10_int8", "drop", "published", "reason"} <= set(gate)
+    assert {"val_R@10_fp32", "val_R@10_int8", "groups", "worst_group", "drop", "published", "reason"} <= set(gate)
+    assert gate["drop"] == max(g["drop"] for g in gate["groups"].values())  # the worst group decides
     assert gate["published"] == (gate["drop"] <= 0.01)
+    assert gate["groups"]["all"]["fp32"] == gate["val_R@10_fp32"]
     card = (out / "README.md").read_text()
     assert gate["reason"] in card and "text.onnx" in card
 
@@ -82,7 +84,7 @@ def test_int8_rejected_when_it_costs_too_much(session_home, small_corpus, tmp_pa
     monkeypatch.setattr(onnx_export, "INT8_MAX_DROP", -1.0)  # nothing can pass
     out = onnx_export.export_model("tiny-export", tmp_path / "strict", int8=True, corpus=small_corpus,
                                    gate_languages=["en"])
-    with pytest.raises(OnnxModelError, match="rejected: R@10 drop"):
+    with pytest.raises(OnnxModelError, match="rejected: val R@10 drop"):
         OnnxEncoder(out, variant="int8")
     assert (out / "rejected" / "text.int8.onnx").is_file() and not (out / "text.int8.onnx").exists()
     assert "rejected" in (out / "README.md").read_text()
@@ -205,3 +207,16 @@ def test_open_clip_multilingual_model_exports_with_parity(tmp_path):
     assert np.abs(enc.encode_text(MULTILINGUAL) - model.encode_text(MULTILINGUAL)).max() <= 1e-4
     images = [Image.new("RGB", (40, 30), "orange"), Image.new("RGB", (8, 8), "blue")]
     assert np.abs(enc.encode_image(images) - model.encode_image(images)).max() <= 1e-4
+
+
+def test_thread_settings_reach_both_onnx_sessions(exported):
+    from export.runtime import OnnxEncoder
+
+    _, out = exported
+    enc = OnnxEncoder(out, threads=1)
+    for session in (enc.text_session, enc.image_session):
+        opts = session.get_session_options()
+        assert (opts.intra_op_num_threads, opts.inter_op_num_threads) == (1, 1)
+    assert OnnxEncoder(out).text_session.get_session_options().intra_op_num_threads == 0  # onnxruntime's default
+    with pytest.raises(ValueError, match="at least 1"):
+        OnnxEncoder(out, threads=0)

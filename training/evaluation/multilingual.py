@@ -131,12 +131,13 @@ def tokenization_parity(model: Any, reference: Any, texts_by_language: dict[str,
 def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: Path | None, split: str = "test",
                           reference: str | None = None, languages: list[str] | None = None,
                           n_boot: int = N_BOOT, seed: int = 0, progress: bool = False,
-                          keep_samples: bool = False) -> dict:
+                          keep_samples: bool = False, trained_languages: list[str] | None = None) -> dict:
     """Scores, intervals, ratios to `reference`, groups, scripts and tokenization parity.
 
     With `keep_samples`, `report["group_samples"][model][group]` holds the [n_boot] resampled
     group means (numpy, not JSON): calls with the same `seed` and split draw the same concept
-    resamples, so samples from separate calls pair up (the study combines seeds this way)."""
+    resamples, so samples from separate calls pair up (the study combines seeds this way).
+    `trained_languages` names the trained group for encoders that carry no info (ONNX exports)."""
     qs = build_queries(records, split, languages)
     if not qs.texts:
         raise ValueError(f"no {split} queries in {', '.join(RETRIEVAL_KINDS)} rows"
@@ -153,7 +154,7 @@ def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: P
     for lang, ti in zip(qs.query_language, qs.query_text):
         texts_by_language[str(lang)].append(qs.texts[ti])
     first = next(iter(models.values()))
-    trained = set(info_of(first).languages)
+    trained = set(trained_languages if trained_languages is not None else info_of(first).languages)
     groups = language_groups(qs.languages, trained)
     scripts = {lang: script_of(texts_by_language[lang][:200]) for lang in qs.languages}
 
