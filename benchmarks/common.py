@@ -19,3 +19,11 @@ def write_results(stem: str, data: dict, markdown: str, out: Path = RESULTS) -> 
 def table(header: list[str], rows: list[list]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + \
         ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def process_memory_mb(pid: int | str = "self") -> dict:
+    """Resident memory now and at its peak (VmRSS, VmHWM from /proc, Linux), in MB. Not
+    getrusage's ru_maxrss: Linux carries that over fork and exec, so a child started by a big
+    parent reports the parent's peak."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {k: round(int(fields[v].split()[0]) / 1024) for k, v in (("rss_mb", "VmRSS"), ("peak_rss_mb", "VmHWM"))}
