@@ -12,6 +12,10 @@ every call owns its stream (`/gradio_api/call/{api_name}/{event_id}`), so what f
 from __future__ import annotations
 
 import json
+import statistics
+import threading
+import time
+from typing import Callable
 
 import httpx
 
@@ -42,3 +46,48 @@ def call(http: httpx.Client, url: str, api_name: str, *data, timeout_s: float = 
                     raise AppCallError(f"/{api_name} answered with an error: {payload[:300]}")
                 return json.loads(payload)
     raise AppCallError(f"the stream of /{api_name} ended without a result (last event: {event})")
+
+
+def percentiles(seconds: list[float]) -> dict:
+    """Mean and nearest-rank p50/p95/p99 in ms."""
+    ms = sorted(1000 * s for s in seconds)
+    if not ms:
+        return {}
+    return {"mean_ms": round(statistics.mean(ms), 1),
+            **{f"p{p}": round(ms[min(len(ms) - 1, int(p / 100 * len(ms)))], 1) for p in (50, 95, 99)}}
+
+
+def load(url: str, clients: int, queries: int, ask: Callable[[httpx.Client, str, int, int], str | None],
+         deadline_s: float | None = None) -> dict:
+    """`clients` threads each send up to `queries` calls back to back; `ask(http, url, client, j)`
+    makes call j and returns None when the answer is right, else what was wrong. A client stops
+    early at `deadline_s` (from the start), so a slow server cannot make the run unbounded."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = time.perf_counter()
+
+    def user(i: int) -> None:
+        with httpx.Client() as http:
+            for j in range(queries):
+                if deadline_s is not None and time.perf_counter() - start > deadline_s:
+                    return
+                sent = time.perf_counter()
+                try:
+                    err = ask(http, url, i, j)
+                except Exception as exc:  # counted, never raised: the report says how many
+                    err = f"{type(exc).__name__}: {exc}"[:200]
+                with lock:
+                    latencies.append(time.perf_counter() - sent)
+                    if err:
+                        errors.append(err)
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return {"clients": clients, "queries_each": queries, "sent": len(latencies), "answered": len(latencies) - len(errors),
+            "errors": len(errors), "first_errors": errors[:3], "wall_s": round(wall, 1),
+            "queries_per_s": round(len(latencies) / wall, 1), **percentiles(latencies)}

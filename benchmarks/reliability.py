@@ -9,7 +9,7 @@ timm image tower and a 40-concept corpus), so every case takes seconds and a rep
   a final name), then the app restarted on that home must answer;
 - **tampering**: a flipped bit in each weight file, a swapped tokenizer, a config that points
   outside its directory, for checkpoints and ONNX exports — each refused with the file named;
-- **load**: 50 concurrent gradio_client users × 100 queries on loopback — errors and latency
+- **load**: 50 concurrent users × 100 queries on loopback (Gradio's per-call HTTP API) — errors and latency
   percentiles.
 
 Writes results/reliability.md and .json. `--quick` runs fewer kills and a lighter load.
@@ -22,11 +22,9 @@ import os
 import random
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -45,7 +43,7 @@ from zoo.checkpoint import CheckpointError
 from zoo.factory import load_checkpoint
 
 from .common import machine, table, write_results
-from .gradio_http import NO_SESSION, call
+from .gradio_http import NO_SESSION, call, load
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ["a cat", "un perro", "猫", "flag"]
@@ -249,45 +247,21 @@ def tamper_export(src: Path, work: Path, how: str) -> str:
 
 
 # -- load --------------------------------------------------------------------------------
-def load_test(home: Path, corpus: Path, clients: int, queries: int) -> dict:
-    """`clients` threads, each sending `queries` text queries back to back; the server's log is read afterwards."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    words = ["perro", "犬", "собака", "chat", "Katze", "قطة", "고양이", "แมว", "bandera", "🍕"]
+LOAD_WORDS = ["perro", "犬", "собака", "chat", "Katze", "قطة", "고양이", "แมว", "bandera", "🍕"]
 
-    def user(i: int, url: str) -> None:
-        with httpx.Client() as http:
-            for j in range(queries):
-                start = time.perf_counter()
-                try:
-                    message, teacher, *_ = call(http, url, "search", words[(i + j) % len(words)], "tiny-teacher",
-                                                "killed-at-3", "PyTorch", 8, False, NO_SESSION)
-                    ok = message == "" and len(teacher) == 8
-                    err = None if ok else f"answered {message!r} with {len(teacher)} results"
-                except Exception as exc:  # counted, never raised: the report says how many
-                    err = f"{type(exc).__name__}: {exc}"[:200]
-                with lock:
-                    latencies.append(time.perf_counter() - start)
-                    if err:
-                        errors.append(err)
+
+def load_test(home: Path, corpus: Path, clients: int, queries: int) -> dict:
+    """`clients` users, each sending `queries` text queries back to back; the server's log is read afterwards."""
+    def ask(http, url: str, i: int, j: int) -> str | None:
+        message, teacher, *_ = call(http, url, "search", LOAD_WORDS[(i + j) % len(LOAD_WORDS)], "tiny-teacher",
+                                    "killed-at-3", "PyTorch", 8, False, NO_SESSION)
+        return None if message == "" and len(teacher) == 8 else f"answered {message!r} with {len(teacher)} results"
 
     log = home / "load-app.log"
     with running_app(home, "--teacher", "tiny-teacher", "--student", "killed-at-3", "--corpus", str(corpus),
                      log_to=log) as url:
-        start = time.perf_counter()
-        threads = [threading.Thread(target=user, args=(i, url)) for i in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
-    server_errors = log.read_text(errors="replace").count("Traceback (most recent call last)")
-    ms = sorted(1000 * x for x in latencies)
-    pct = {f"p{p}": round(ms[min(len(ms) - 1, int(p / 100 * len(ms)))], 1) for p in (50, 95, 99)}
-    return {"clients": clients, "queries_each": queries, "answered": len(ms) - len(errors), "errors": len(errors),
-            "server_tracebacks": server_errors, "first_errors": errors[:3], "wall_s": round(wall, 1),
-            "queries_per_s": round(len(ms) / wall, 1), "mean_ms": round(statistics.mean(ms), 1), **pct}
+        result = load(url, clients, queries, ask)
+    return {**result, "server_tracebacks": log.read_text(errors="replace").count("Traceback (most recent call last)")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,13 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         for how in ("text.onnx", "image.onnx", "swapped tokenizer", "file name outside"):
             report.case("tamper", f"ONNX export: {how}", lambda h=how: tamper_export(exported, home / "tampered", h))
         users, queries = (10, 20) if args.quick else (50, 100)
-        load = load_test(home, corpus, users, queries)
+        under_load = load_test(home, corpus, users, queries)
 
         def no_errors() -> str:
-            if load["errors"] or load["server_tracebacks"]:
-                raise AssertionError(f"{load['errors']} errors: {load['first_errors']}; "
-                                     f"{load['server_tracebacks']} tracebacks in the server's log")
-            return f"0 errors; p50 {load['p50']} ms, p95 {load['p95']} ms, {load['queries_per_s']} queries/s"
+            if under_load["errors"] or under_load["server_tracebacks"]:
+                raise AssertionError(f"{under_load['errors']} errors: {under_load['first_errors']}; "
+                                     f"{under_load['server_tracebacks']} tracebacks in the server's log")
+            return f"0 errors; p50 {under_load['p50']} ms, p95 {under_load['p95']} ms, {under_load['queries_per_s']} queries/s"
 
         report.case("load", f"{users} concurrent users × {queries} queries", no_errors)
     held = sum(r["held"] for r in report.rows)
@@ -366,12 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     md += table(["group", "case", "held", "what happened", "s"],
                 [[r["group"], r["case"], "held" if r["held"] else "**LOST**", r["detail"].replace("|", "/"), r["seconds"]]
                  for r in report.rows])
-    md += ["", f"Load on loopback: {load['clients']} users × {load['queries_each']} text queries (k = 8): "
-               f"{load['answered']} answered, {load['errors']} errors, {load['queries_per_s']} queries/s, "
-               f"latency mean {load['mean_ms']} ms, p50 {load['p50']}, p95 {load['p95']}, p99 {load['p99']} ms "
-               "(tiny models: this measures the serving path, not the encoders).", "",
+    md += ["", f"Load on loopback: {under_load['clients']} users × {under_load['queries_each']} text queries (k = 8): "
+               f"{under_load['answered']} answered, {under_load['errors']} errors, {under_load['queries_per_s']} queries/s, "
+               f"latency mean {under_load['mean_ms']} ms, p50 {under_load['p50']}, p95 {under_load['p95']}, p99 {under_load['p99']} ms "
+               "(tiny models: this measures the serving path, not the encoders). Each call is one POST and its own SSE "
+               "stream (`benchmarks/gradio_http.py`, which says why not gradio_client).", "",
            f"Reproduce: `python -m benchmarks.reliability{' --quick' if args.quick else ''}`."]
-    path = write_results("reliability", {"machine": m, "cases": report.rows, "load": load}, "\n".join(md) + "\n")
+    path = write_results("reliability", {"machine": m, "cases": report.rows, "load": under_load}, "\n".join(md) + "\n")
     print(path.read_text())
     return 0 if held == len(report.rows) else 1
 

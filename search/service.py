@@ -31,6 +31,8 @@ from zoo.factory import local_zoo_names, registered, status
 from zoo.info import info_of
 from zoo.registry import UnknownModelError
 
+from .build_index import image_identity, read_index
+
 BACKENDS = ("PyTorch", "ONNX", "ONNX int8")
 MAX_UPLOADS = 50
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -48,11 +50,16 @@ class Panel:
     error: str | None = None
     notice: str | None = None
     index_kind: str = ""
+    backend: str = "PyTorch"
     query: np.ndarray | None = field(default=None, repr=False)  # the query's embedding, reused for captions
 
 
 class SearchService:
-    def __init__(self, corpus_root: Path | None = None, max_models: int = 4):
+    def __init__(self, corpus_root: Path | None = None, max_models: int = 4, user_index: Path | None = None,
+                 onnx_threads: int | None = None):
+        """`user_index`: a directory from `python -m search.build_index`; its images replace the
+        corpus gallery, for the models that share the image tower it was embedded with.
+        `onnx_threads`: onnxruntime threads per ONNX model (None: onnxruntime's default)."""
         self.root = Path(corpus_root) if corpus_root else default_corpus_path()
         self.records = load_corpus(self.root)
         english = {}
@@ -68,7 +75,15 @@ class SearchService:
         self._indexes: dict[tuple[str, str], GalleryIndex] = {}
         self._captions: dict[tuple[str, str, str], tuple[list[str], np.ndarray]] = {}
         self._lock = threading.RLock()
-        self.max_models = max_models
+        self.max_models, self.onnx_threads = max_models, onnx_threads
+        self._identities: dict[str, str] = {}
+        self.user_index = None
+        if user_index is not None:
+            meta, index = read_index(user_index)
+            self.user_index, self._user_gallery = meta, index
+            self.gallery = list(index.payloads)
+            self.gallery_captions = {p: Path(p).name for p in self.gallery}
+            self.gallery_root = Path(meta["root"])
 
     # -- models ------------------------------------------------------------------------
     @staticmethod
@@ -102,13 +117,46 @@ class SearchService:
                 path = safe_child(export_dir(), name, "model name")
                 if not path.is_dir():
                     raise FileNotFoundError(f"no ONNX export of {name} yet (python -m export.onnx --model {name} --int8)")
-                model = OnnxEncoder(path, variant="int8" if backend == "ONNX int8" else "fp32")
+                model = OnnxEncoder(path, variant="int8" if backend == "ONNX int8" else "fp32", threads=self.onnx_threads)
             self._models[key] = model
             while len(self._models) > self.max_models:
                 self._models.popitem(last=False)
             return model
 
+    def has_backend(self, name: str, backend: str) -> bool:
+        """Whether `name` can run on `backend`: PyTorch always; ONNX with an export, int8 with a published one."""
+        if backend == "PyTorch":
+            return True
+        path = safe_child(export_dir(), self.require_offered(name), "model name")
+        if not is_export(path):
+            return False
+        return backend != "ONNX int8" or bool(read_export_config(path).get("int8", {}).get("published"))
+
+    def panel_backend(self, name: str, backend: str) -> tuple[str, str | None]:
+        """The backend a panel runs: the one asked for, or PyTorch, said in the panel, when `name`
+        has no such export yet (a teacher is exported after its students on a first start)."""
+        try:
+            if backend not in BACKENDS or self.has_backend(name, backend):
+                return backend, None
+        except (UnknownModelError, ValueError, OSError):
+            return backend, None  # the panel's own error says what is wrong with the name
+        return "PyTorch", f"PyTorch: no {backend} export of {name} yet"
+
+    def best_backend(self, names: list[str]) -> str:
+        """The fastest backend every one of `names` has: the app's default."""
+        for backend in ("ONNX int8", "ONNX"):
+            if names and all(self.has_backend(n, backend) for n in names):
+                return backend
+        return "PyTorch"
+
     def index(self, name: str, backend: str, encoder) -> GalleryIndex:
+        if self.user_index is not None:
+            if name not in self._identities:
+                self._identities[name] = image_identity(name)
+            if self._identities[name] != self.user_index["image_identity"]:
+                raise ValueError(f"this gallery was embedded with {self.user_index['model']}'s image tower and {name} "
+                                 f"has another: choose {self.user_index['model']} or a student distilled from it")
+            return self._user_gallery
         key = (name, backend)
         with self._lock:
             if key not in self._indexes:
@@ -175,7 +223,7 @@ class SearchService:
                 up = UploadIndex.for_model(enc, uploads, name, backend)
                 hits = sorted(hits + up.search(q, k), key=lambda h: -h[1])[:k]
             panel.ms = 1000 * (time.perf_counter() - start)
-            panel.index_kind = index.kind
+            panel.index_kind, panel.backend = index.kind, backend
             panel.hits = [(p, f"{self.gallery_captions.get(p, Path(p).name)} · {s:.3f}") for p, s in hits]
             panel.ids = [p for p, _ in hits]
             panel.notice = notice
@@ -189,11 +237,12 @@ class SearchService:
         if query is None:
             return {"message": message, "panels": [], "overlap": None}
         panels = []
-        for name, which in ((teacher, "PyTorch"), (student, backend)):
-            notice = message
+        for name in (teacher, student):
+            which, fallback = self.panel_backend(name, backend)
+            notice = " ".join(n for n in (message, fallback) if n) or None
             try:
                 enc = self.encoder(name, which)
-                notice = " ".join(n for n in (message, self.truncation_notice(enc, query)) if n) or None
+                notice = " ".join(n for n in (notice, self.truncation_notice(enc, query)) if n) or None
             except Exception:
                 pass
             panels.append(self._search(name, which, lambda e: e.encode_text([query]), k, uploads or [], notice))
@@ -207,8 +256,9 @@ class SearchService:
             why = str(exc).replace(str(image), Path(image).name) if isinstance(image, (str, Path)) else str(exc)
             return {"message": f"That image cannot be used: {why}", "panels": [], "captions": [], "overlap": None}
         panels, captions = [], []
-        for name, which in ((teacher, "PyTorch"), (student, backend)):
-            panel = self._search(name, which, lambda e: e.encode_image([picture]), k, uploads or [], None)
+        for name in (teacher, student):
+            which, fallback = self.panel_backend(name, backend)
+            panel = self._search(name, which, lambda e: e.encode_image([picture]), k, uploads or [], fallback)
             panels.append(panel)
             captions.append(self.best_captions(name, which, panel.query[0], language) if not panel.error else [])
         return {"message": None, "panels": panels, "captions": captions, "overlap": overlap(panels, k)}

@@ -18,20 +18,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServedApp(str):
+    """The app's URL, which also knows the server's process id (benchmarks read its memory)."""
+
+    pid: int
+
+
 @contextmanager
-def running_app(home: Path, *args: str, timeout_s: float = 180, log_to: Path | None = None):
-    """Serve the zoo in `home`; yields the URL, stops the server afterwards.
+def running_app(home: Path, *args: str, timeout_s: float = 180, log_to: Path | None = None, build: bool = False):
+    """Serve the zoo in `home`; yields the URL (a `ServedApp`), stops the server afterwards.
 
     The server's output is kept in `log_to` when given (a harness reads it for server-side errors).
+    `build`: start as a user does, building what is missing in the background (default: --no-build).
     """
     port = free_port()
     env = {**os.environ, "LINGUALENS_HOME": str(home), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     # the app's output goes to a file, never an unread pipe: a full pipe buffer would freeze the app
     log = open(log_to, "w+") if log_to else tempfile.NamedTemporaryFile("w+", prefix="lingualens-app-", suffix=".log",
                                                                          delete=False)
-    proc = subprocess.Popen([sys.executable, "app.py", "--no-build", "--port", str(port), *args],
+    proc = subprocess.Popen([sys.executable, "app.py", *([] if build else ["--no-build"]), "--port", str(port), *args],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
+    url = ServedApp(f"http://127.0.0.1:{port}/")
+    url.pid = proc.pid
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:

@@ -52,8 +52,27 @@ def test_a_broken_model_only_breaks_its_own_panel(service):
     teacher, student = result["panels"]
     assert len(teacher.hits) == 4 and teacher.error is None
     assert "unknown model 'no-such-model'" in student.error and result["overlap"] is None
-    onnx = service.search_text("perro", "app-teacher", "app-student", backend="ONNX", k=2)["panels"][1]
-    assert "no ONNX export of app-student yet" in onnx.error
+    assert "unknown backend 'GPU'" in service.search_text("perro", "app-teacher", "app-student", "GPU", k=2)["panels"][1].error
+
+
+def test_the_backend_applies_to_both_panels_and_falls_back_to_pytorch_where_nothing_is_exported(service, tmp_path):
+    from core.paths import export_dir
+    from export.onnx import export_model
+
+    plain = service.search_text("perro", "app-teacher", "app-student", backend="ONNX", k=2)["panels"]
+    assert [p.backend for p in plain] == ["PyTorch", "PyTorch"] and all(p.error is None and len(p.hits) == 2 for p in plain)
+    assert plain[1].notice == "PyTorch: no ONNX export of app-student yet"
+    assert service.best_backend(["app-teacher", "app-student"]) == "PyTorch"
+    export_model("app-student", int8=False)  # under $LINGUALENS_HOME/exports, where the service looks
+    try:
+        mixed = service.search_text("perro", "app-teacher", "app-student", backend="ONNX", k=2)["panels"]
+        assert [p.backend for p in mixed] == ["PyTorch", "ONNX"] and mixed[1].notice is None
+        assert [p.ids for p in mixed][1] == [p.ids for p in plain][1]  # same model, same answer
+        int8 = service.search_text("perro", "app-teacher", "app-student", backend="ONNX int8", k=2)["panels"][1]
+        assert int8.backend == "PyTorch" and "no ONNX int8 export" in int8.notice  # int8 was not made
+        assert service.best_backend(["app-student"]) == "ONNX" and service.best_backend([]) == "PyTorch"
+    finally:
+        shutil.rmtree(export_dir() / "app-student")
 
 
 def test_uploads_are_validated_and_kept_per_session(service, tmp_path):

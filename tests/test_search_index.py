@@ -1,4 +1,4 @@
-"""GalleryIndex: exact below the threshold, HNSW above it, same answers on an easy gallery."""
+"""GalleryIndex: exact below the threshold, IVF above it, same answers on an easy gallery."""
 import numpy as np
 import pytest
 
@@ -10,18 +10,18 @@ def _unit(n, d, seed):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_exact_then_hnsw_by_size_with_the_same_neighbours():
+def test_exact_then_ivf_by_size_with_the_same_neighbours():
     gallery = _unit(600, 16, 0)
     queries = gallery[:20] + 0.01 * _unit(20, 16, 1)
-    small = GalleryIndex(16, hnsw_threshold=10_000)
+    small = GalleryIndex(16, approximate_threshold=10_000)
     small.add(gallery)
-    big = GalleryIndex(16, hnsw_threshold=500)
+    big = GalleryIndex(16, approximate_threshold=500)
     big.add(gallery, payloads=[f"img{i}" for i in range(600)])
-    assert small.kind == "exact" and big.kind == "hnsw"
+    assert small.kind == "exact" and big.kind == "ivf"
     _, exact_ids = small.search(queries, 1)
-    _, hnsw_ids = big.search(queries, 1)
-    assert exact_ids[:, 0].tolist() == list(range(20)) == hnsw_ids[:, 0].tolist()
-    assert big.payloads[hnsw_ids[3, 0]] == "img3"
+    _, ivf_ids = big.search(queries, 1)
+    assert exact_ids[:, 0].tolist() == list(range(20)) == ivf_ids[:, 0].tolist()
+    assert big.payloads[ivf_ids[3, 0]] == "img3"
 
 
 def test_k_larger_than_the_gallery_and_wrong_dimensions():
@@ -34,3 +34,22 @@ def test_k_larger_than_the_gallery_and_wrong_dimensions():
     with pytest.raises(ValueError, match="do not match this 4-d gallery"):
         index.add(_unit(2, 5, 5))
     assert GalleryIndex(4).search(_unit(1, 4, 6), 5)[1].shape == (1, 0)
+
+
+@pytest.mark.parametrize("threshold", [10_000, 100])
+def test_save_and_load_give_the_same_answers_and_a_loaded_index_is_read_only(tmp_path, threshold):
+    gallery, queries = _unit(300, 16, 7), _unit(5, 16, 8)
+    index = GalleryIndex(16, approximate_threshold=threshold)
+    index.add(gallery, payloads=[f"img{i}" for i in range(300)])
+    index.save(tmp_path / "g.faiss")
+    loaded = GalleryIndex.load(tmp_path / "g.faiss", index.payloads)
+    assert loaded.kind == index.kind == ("exact" if threshold > 300 else "ivf")
+    for a, b in zip(index.search(queries, 4), loaded.search(queries, 4)):
+        assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="read-only"):
+        loaded.add(gallery[:1])
+    with pytest.raises(ValueError, match="300 vectors for 2 payloads"):
+        GalleryIndex.load(tmp_path / "g.faiss", ["a", "b"])
+    (tmp_path / "bad.faiss").write_bytes(b"not an index")
+    with pytest.raises(ValueError, match="not a readable FAISS index"):
+        GalleryIndex.load(tmp_path / "bad.faiss", [])
