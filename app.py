@@ -62,6 +62,7 @@ def background_build(app_age_s: float | None = None) -> int:
     given, the first student's time since the app's start is recorded."""
     import torch
 
+    _die_with_parent()
     torch.set_num_threads(BUILD_THREADS)
 
     def status(message: str) -> None:
@@ -88,7 +89,9 @@ def background_build(app_age_s: float | None = None) -> int:
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: lower its priority, and (Linux) end it when the app ends."""
+    """The child's first act: lower its own priority and (Linux) ask for SIGTERM when the app ends.
+    Done here rather than in a `preexec_fn`, which is unsafe in a process that runs threads."""
+    parent = os.getppid()
     os.nice(BUILD_NICENESS)
     try:
         import ctypes
@@ -96,7 +99,9 @@ def _die_with_parent() -> None:
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
+        return
+    if os.getppid() != parent:  # the app ended before the request took hold
+        sys.exit(0)
 
 
 def build_rest_in_background(record: bool = False) -> subprocess.Popen:
@@ -106,8 +111,8 @@ def build_rest_in_background(record: bool = False) -> subprocess.Popen:
     users saw p95 ≈ 11 s while it ran. Its status lines feed the page's status line."""
     env = {**os.environ, "OMP_NUM_THREADS": str(BUILD_THREADS), "MKL_NUM_THREADS": str(BUILD_THREADS)}
     age = ["--record", f"{time.perf_counter() - STARTED:.1f}"] if record else []
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--background-build", *age], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--background-build", *age],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
     def relay() -> None:
         for line in proc.stdout:

@@ -1,5 +1,6 @@
 """The app's background build: a child process at lower priority whose status lines reach the page."""
 import io
+import os
 import subprocess
 import sys
 import time
@@ -57,9 +58,19 @@ def test_status_lines_reach_the_page_and_other_output_does_not(monkeypatch):
                                 "12%|███ progress\n", app.STATUS_LINE + "default zoo and ONNX exports complete\n"], 0)
     assert _status_becomes("default zoo and ONNX exports complete") == "default zoo and ONNX exports complete"
     assert seen["cmd"][1:] == [str(ROOT / "app.py"), "--background-build"]
-    assert seen["env"]["OMP_NUM_THREADS"] == str(app.BUILD_THREADS) and seen["preexec_fn"] is app._die_with_parent
+    assert seen["env"]["OMP_NUM_THREADS"] == str(app.BUILD_THREADS)
 
 
 def test_a_child_that_dies_says_so(monkeypatch):
     _spawn(monkeypatch, [app.STATUS_LINE + "distilling the default student …\n"], -9)
     assert _status_becomes("background build stopped (exit code -9)") == "background build stopped (exit code -9)"
+
+
+def test_the_real_child_reports_status_lines_and_a_failure_it_cannot_get_past():
+    env = {**os.environ, "LINGUALENS_HOME": "/proc/no-such-home", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "app.py", "--background-build"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    lines = [line[len(app.STATUS_LINE):] for line in out.stdout.splitlines() if line.startswith(app.STATUS_LINE)]
+    assert out.returncode == 1
+    assert lines[0].startswith("distilling the default student")
+    assert lines[-1].startswith("background build stopped: PermissionError") and "not writable" in lines[-1]
