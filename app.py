@@ -340,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--index", type=Path, default=None,
                         help="serve your own images: a directory from python -m search.build_index")
+    parser.add_argument("--workers", type=int, default=SERVE_WORKERS,
+                        help="queries answered at once (default: one per core of the 2-core machines this was tuned on)")
     parser.add_argument("--background-build", action="store_true", help=argparse.SUPPRESS)  # the app's own child
     parser.add_argument("--record", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -380,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     # Gallery images are served from where they lie instead of being hashed and copied into
     # Gradio's cache for every answer (16 files per query); they never change while the app runs.
     gr.set_static_paths([str(p) for p in gallery_roots])
-    demo.queue(default_concurrency_limit=SERVE_WORKERS)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    demo.queue(default_concurrency_limit=args.workers)
     _, url, _ = demo.launch(server_name=args.host, server_port=args.port, share=False, allowed_paths=allowed,
                             prevent_thread_lock=True, quiet=True, footer_links=["api"])
     ready = time.perf_counter() - STARTED

@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single", type=int, default=50, help="queries of the lone client")
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--deadline", type=float, default=240.0, help="seconds a phase may take")
+    parser.add_argument("--workers", type=int, default=None, help="passed to python app.py --workers")
     parser.add_argument("--during-build", action="store_true")
     parser.add_argument("--student-wait", type=float, default=1500.0,
                         help="with --during-build: how long to wait for the student after the load")
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lingualens-app-load-") as tmp:
         home = first_start_home(Path(tmp)) if args.during_build else lingualens_home()
         extra = ["--teacher", args.teacher] + ([] if args.during_build else ["--student", args.student])
+        extra += ["--workers", str(args.workers)] if args.workers else []
         launched = time.perf_counter()
         with running_app(home, *extra, build=args.during_build, timeout_s=900) as url:
             at_start = process_memory_mb(url.pid)
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     if startup_before is not None:
         startup.write_bytes(startup_before)
     report = {"machine": machine(), "teacher": args.teacher, "student": args.student, "k": args.k, "mode": mode,
+              "workers": args.workers,
               "during_build": args.during_build, "memory_at_start": at_start, "runs": runs}
     stem = "app_load_during_build" if args.during_build else "app_load"
     path = write_results(stem, report, render(report))
