@@ -78,7 +78,7 @@ class SearchService:
         self._lock = threading.RLock()
         self.max_models, self.onnx_threads = max_models, onnx_threads
         self._identities: dict[str, str] = {}
-        self._backends: dict[tuple[str, str], tuple[bool, float]] = {}
+        self._backends: dict[tuple[str, str], float] = {}  # (name, backend) -> when it was last seen available
         self.user_index = None
         if user_index is not None:
             meta, index = read_index(user_index)
@@ -127,19 +127,21 @@ class SearchService:
 
     def has_backend(self, name: str, backend: str) -> bool:
         """Whether `name` can run on `backend`: PyTorch always; ONNX with an export, int8 with a
-        published one. Remembered for BACKEND_CHECK_S: asked twice per query, the check (the
-        offered names, the export's config, several path resolutions) held 7% of py-spy's samples
-        of the server under 20 clients; remembering it did not change throughput measurably on
-        2 cores (26.4-27.7 queries/s before and after), but it spares the disk."""
+        published one. A yes is remembered for BACKEND_CHECK_S (a no is not: the background build
+        may export the model any moment): asked twice per query, the check (the offered names, the
+        export's config, several path resolutions) held 7% of py-spy's samples of the server under
+        20 clients; remembering it did not change throughput measurably on 2 cores (26.4-27.7
+        queries/s before and after), but it spares the disk."""
         if backend == "PyTorch":
             return True
         key = (name, backend)
-        known = self._backends.get(key)
-        if known is not None and time.monotonic() - known[1] < BACKEND_CHECK_S:
-            return known[0]
+        since = self._backends.get(key)
+        if since is not None and time.monotonic() - since < BACKEND_CHECK_S:
+            return True
         path = safe_child(export_dir(), self.require_offered(name), "model name")
         ok = is_export(path) and (backend != "ONNX int8" or bool(read_export_config(path).get("int8", {}).get("published")))
-        self._backends[key] = (ok, time.monotonic())
+        if ok:
+            self._backends[key] = time.monotonic()
         return ok
 
     def panel_backend(self, name: str, backend: str) -> tuple[str, str | None]:
