@@ -75,21 +75,28 @@ def _listing(out: Path, root: Path, restart: bool) -> list[str]:
     return files
 
 
+def embed_images(encoder, paths: list[Path], root: Path) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """(vectors, ok, skipped): unreadable files get a zero row, ok=0 and the reason, named
+    relative to `root` (the server's paths are nobody else's business)."""
+    vectors = np.zeros((len(paths), encoder.embed_dim), np.float32)
+    ok = np.zeros(len(paths), np.uint8)
+    skipped, pictures = {}, []
+    for i, path in enumerate(paths):
+        try:
+            pictures.append((i, load_image(path)))
+        except ImageError as exc:
+            name = str(Path(path).relative_to(root)) if Path(path).is_relative_to(root) else Path(path).name
+            skipped[name] = str(exc).replace(str(path), name)
+    if pictures:
+        vectors[[i for i, _ in pictures]] = encoder.encode_image([p for _, p in pictures])
+        ok[[i for i, _ in pictures]] = 1
+    return vectors, ok, skipped
+
+
 def embed_shard(model, root: Path, files: list[str], path: Path) -> None:
     from safetensors.numpy import save_file
 
-    vectors = np.zeros((len(files), model.embed_dim), np.float32)
-    ok = np.zeros(len(files), np.uint8)
-    skipped = {}
-    pictures = []
-    for i, name in enumerate(files):
-        try:
-            pictures.append((i, load_image(root / name)))
-        except ImageError as exc:
-            skipped[name] = str(exc).replace(str(root / name), name)
-    if pictures:
-        vectors[[i for i, _ in pictures]] = model.encode_image([p for _, p in pictures])
-        ok[[i for i, _ in pictures]] = 1
+    vectors, ok, skipped = embed_images(model, [root / name for name in files], root)
     with atomic_path(path) as tmp:
         save_file({"embeddings": vectors, "ok": ok}, str(tmp), metadata={"skipped": json.dumps(skipped)})
 

@@ -1,6 +1,6 @@
 """The layer rule: every project import — at module top or inside a function — points downward.
 
-    core → zoo → training.data, training.evaluation → training → export → search, app → benchmarks
+    core → zoo → training.data, training.evaluation → training → export → search, app, lingualens → benchmarks
 
 A module may import its own layer or any layer below; an import from a higher layer, or a cycle
 between modules, fails here with the offending edge named.
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = (("core",), ("zoo",), ("training.data", "training.evaluation"), ("training",), ("export",),
-          ("search", "app"), ("benchmarks",))
+          ("search", "app", "lingualens"), ("benchmarks",))
 
 
 def layer_of(module: str) -> int:
