@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +19,7 @@ from typing import Any, Iterator
 from PIL import Image, UnidentifiedImageError
 
 MAX_IMAGE_PIXELS = 50_000_000  # > 50 MP is refused: decompression bombs and accidental RAW dumps
+STALE_TMP_S = 6 * 3600  # a temporary directory untouched this long belongs to a writer that was killed
 
 
 def sha256_file(path: Path | str) -> str:
@@ -75,10 +77,20 @@ def atomic_write_json(path: Path | str, obj: Any) -> None:
 
 
 @contextmanager
-def atomic_dir(path: Path | str) -> Iterator[Path]:
-    """Build a whole directory under a temporary name and swap it in when complete."""
+def atomic_dir(path: Path | str, stale_after_s: float = STALE_TMP_S) -> Iterator[Path]:
+    """Build a whole directory under a temporary name and swap it in when complete.
+
+    A killed writer leaves its temporary directory behind (never served: it is hidden and never
+    renamed); such leftovers for the same target, untouched for `stale_after_s`, are removed here,
+    since an ONNX export's can hold 0.7 GB."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if leftover.is_dir() and time.time() - leftover.stat().st_mtime > stale_after_s:
+                shutil.rmtree(leftover)
+        except OSError:  # another process removed it first
+            pass
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp

@@ -178,3 +178,24 @@ def test_save_is_atomic_when_it_fails(saved, tmp_path, monkeypatch):
         model.save_pretrained(target)
     assert (target / "lingualens.json").read_bytes() == before  # old checkpoint intact
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".target")]  # no temp litter
+
+
+def test_a_killed_writers_stale_temporary_directory_is_swept_and_a_live_ones_is_kept(tmp_path):
+    import os
+    import time
+
+    from core.io import STALE_TMP_S, atomic_dir
+
+    target = tmp_path / "exports" / "model"
+    stale, live = tmp_path / "exports" / ".model.abc123.tmp", tmp_path / "exports" / ".model.def456.tmp"
+    other = tmp_path / "exports" / ".other.abc123.tmp"  # another target's: not ours to judge
+    for d in (stale, live, other):
+        d.mkdir(parents=True)
+        (d / "text.onnx").write_bytes(b"half written")
+    old = time.time() - STALE_TMP_S - 60
+    for d in (stale, other):
+        os.utime(d, (old, old))
+    with atomic_dir(target) as tmp:
+        (tmp / "done.txt").write_text("complete")
+    assert (target / "done.txt").read_text() == "complete"
+    assert not stale.exists() and live.is_dir() and other.is_dir()
