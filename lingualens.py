@@ -24,18 +24,16 @@ from core.feature_cache import cached_features
 from core.index import GalleryIndex
 from core.io import load_image
 from export.runtime import OnnxEncoder, is_export
-from search.build_index import embed_images, list_images
+from search.build_index import embed_images, image_tower_files, list_images
 from zoo import load_model
-from zoo.info import info_of
 
 __all__ = ["ImageSearch"]
 
 
 def _image_key(encoder: Any, model: str) -> str:
     """What the cached folder embeddings belong to: the image tower's file hashes where known."""
-    files = (info_of(encoder).config or getattr(encoder, "config", None) or {}).get("files") or {}
-    image = {k: v for k, v in files.items() if k.startswith("image")}
-    return hashlib.sha256(json.dumps(image or {"model": model}, sort_keys=True).encode()).hexdigest()[:16]
+    image = image_tower_files(encoder) or {"model": model}
+    return hashlib.sha256(json.dumps(image, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class ImageSearch:

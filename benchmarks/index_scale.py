@@ -37,6 +37,7 @@ PQ_DIMS_PER_CODE, IVF_NPROBE = 4, (16, 64, 256)  # 256-d: 64 one-byte codes per 
 
 def augmented(paths: list[str], seed: int = 0):
     """Render i: an augmented view of corpus image i mod len(paths), reproducibly (seeded by i)."""
+    import torch
     from PIL import Image
     from torchvision import transforms
 
@@ -44,8 +45,6 @@ def augmented(paths: list[str], seed: int = 0):
                               transforms.ColorJitter(0.4, 0.4, 0.4, 0.05), transforms.RandomRotation(15)])
 
     def render(i: int):
-        import torch
-
         torch.manual_seed(seed * 1_000_003 + i)
         with Image.open(paths[i % len(paths)]) as im:
             return aug(im.convert("RGB"))

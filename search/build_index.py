@@ -30,6 +30,7 @@ from core.paths import zoo_checkpoint
 from core.progress import progress
 from zoo import load_model
 from zoo.checkpoint import read_config
+from zoo.info import info_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 FORMAT = "lingualens-index"
@@ -55,6 +56,13 @@ def image_identity(name: str) -> str:
     if not image:
         raise IndexBuildError(f"{name}'s checkpoint records no image-tower files")
     return hashlib.sha256(json.dumps(image, sort_keys=True).encode()).hexdigest()
+
+
+def image_tower_files(encoder) -> dict[str, str]:
+    """The recorded hashes of a loaded model's or export's image-tower files (all its files when
+    none is named image*; empty when it records none): what its image vectors depend on."""
+    files = (info_of(encoder).config or getattr(encoder, "config", None) or {}).get("files") or {}
+    return {k: v for k, v in files.items() if k.startswith("image")} or dict(files)
 
 
 def _listing(out: Path, root: Path, restart: bool) -> list[str]:

@@ -28,10 +28,9 @@ from training.data.corpus import corpus_hash, default_corpus_path, load_corpus
 from zoo import load_model
 from zoo.checkpoint import read_config, read_info
 from zoo.factory import local_zoo_names, registered, status
-from zoo.info import info_of
 from zoo.registry import UnknownModelError
 
-from .build_index import image_identity, read_index
+from .build_index import image_identity, image_tower_files, read_index
 
 BACKENDS = ("PyTorch", "ONNX", "ONNX int8")
 BACKEND_CHECK_S = 5.0  # how long a model's exports are taken as known (the background build adds some)
@@ -128,10 +127,8 @@ class SearchService:
     def has_backend(self, name: str, backend: str) -> bool:
         """Whether `name` can run on `backend`: PyTorch always; ONNX with an export, int8 with a
         published one. A yes is remembered for BACKEND_CHECK_S (a no is not: the background build
-        may export the model any moment): asked twice per query, the check (the offered names, the
-        export's config, several path resolutions) held 7% of py-spy's samples of the server under
-        20 clients; remembering it did not change throughput measurably on 2 cores (26.4-27.7
-        queries/s before and after), but it spares the disk."""
+        may export the model any moment): it is asked twice per query, and the check reads the
+        zoo's listing and the export's config from disk."""
         if backend == "PyTorch":
             return True
         key = (name, backend)
@@ -180,14 +177,13 @@ class SearchService:
 
     def _gallery_embeddings(self, encoder, backend: str) -> np.ndarray:
         """From disk when this exact model has embedded this exact gallery before (later starts)."""
-        files = (info_of(encoder).config or getattr(encoder, "config", None) or {}).get("files")
-        if not files:
+        image_files = image_tower_files(encoder)
+        if not image_files:
             return encoder.encode_image(self.gallery)
         import hashlib
 
         # Keyed on the image weights alone: a student shares its teacher's image tower, so it
         # shares the teacher's gallery embeddings instead of recomputing them on its first query.
-        image_files = {k: v for k, v in files.items() if k.startswith("image")} or files
         ident = hashlib.sha256(json.dumps([image_files, backend, corpus_hash(self.root)], sort_keys=True).encode()).hexdigest()[:16]
         return cached_features(f"gallery-{ident}", self.gallery, lambda b: encoder.encode_image(b), 32,
                                "gallery embeddings", False)
