@@ -11,10 +11,16 @@ Encodes the split with the real models (not cached features) and writes two repo
   consistency, VQA on photos and flags, cost), where other models' ratios are to the first.
 
 Each distinct text and image is encoded once per model and shared by both reports.
+
+With `--dataset DIR` it evaluates a public benchmark instead of the corpus: a CLIP_benchmark
+retrieval WebDataset (XTD10, Flickr30k-200, multilingual MS-COCO as LAION publishes them) or an
+XM3600 folder (`--dataset-language th`), scored with CLIP_benchmark's recall definition so the
+numbers sit beside its tables (`training/evaluation/external.py`), with 95% intervals over images.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -22,12 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io import atomic_write_text
 from core.paths import lingualens_home, zoo_checkpoint
 from zoo import load_model
 from zoo.checkpoint import is_checkpoint
 
 from .data.corpus import default_corpus_path, load_corpus
 from .evaluation.cost import measure_cost
+from .evaluation.external import evaluate_dataset
 from .evaluation.multilingual import evaluate_multilingual
 from .evaluation.multilingual_report import write_multilingual
 from .evaluation.report import write_report
@@ -103,6 +111,33 @@ def run(models: list[str], split: str, corpus: Path | None, languages: list[str]
     return out
 
 
+def run_dataset(models: list[str], dataset: Path, language: str | None, split: str, ks: list[int],
+                out: Path | None, n_boot: int = 1000) -> tuple[Path, str]:
+    """Every model on one CLIP_benchmark-format dataset: `external.{json,md}` in `out`."""
+    results = {}
+    for ref in models:
+        model = load_model(ref)
+        name = getattr(model, "name", "") or ref
+        results[name] = evaluate_dataset(model, dataset, language, split, ks, n_boot)
+    first = next(iter(results.values()))
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(dataset).name}-{language or split}")
+    out = out or lingualens_home() / "reports" / "external" / slug
+    keys = [f"{side}_retrieval_recall@{k}" for side in ("image", "text") for k in ks]
+    lines = [f"# {Path(dataset).name} ({first['format']}, {language or split}): {first['images']} images, "
+             f"{first['captions']} captions", "",
+             "CLIP_benchmark's definitions: image_retrieval = text→image, text_retrieval = image→text; "
+             "95% bootstrap intervals over images.", "",
+             "| model | " + " | ".join(keys) + " |", "| --- |" + " ---: |" * len(keys)]
+    for name, r in results.items():
+        cells = [f"{r[k]:.3f} [{r[k + '_interval'][0]:.3f}, {r[k + '_interval'][1]:.3f}]" for k in keys]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "external.json", json.dumps(results, indent=2, ensure_ascii=False))
+    atomic_write_text(out / "external.md", text)
+    return out, text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -114,8 +149,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cost", action="store_true", help="skip latency measurements")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--dataset", type=Path, default=None,
+                        help="a CLIP_benchmark retrieval WebDataset or an XM3600 folder, instead of the corpus")
+    parser.add_argument("--dataset-language", default=None, help="XM3600: which language's captions")
+    parser.add_argument("--dataset-split", default="test", help="WebDataset: which split folder (default test)")
+    parser.add_argument("--recall-k", type=int, nargs="+", default=[1, 5, 10])
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.dataset is not None:
+        try:
+            out, text = run_dataset([args.model, *args.compare], args.dataset, args.dataset_language,
+                                    args.dataset_split, args.recall_k, args.out, n_boot=args.bootstrap)
+        except (KeyError, ValueError, FileNotFoundError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(text)
+        print(f"evaluated in {time.perf_counter() - start:.0f} s; written to {out}")
+        return 0
     try:
         out = run([args.model, *args.compare], args.split, args.corpus, args.languages, not args.no_cost, args.out,
                   n_boot=args.bootstrap)

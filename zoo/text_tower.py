@@ -2,6 +2,7 @@
 and the files it is saved as (a sentence-transformers model, readable by transformers too)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -11,10 +12,37 @@ from core.io import atomic_write_text
 
 from .checkpoint import CheckpointError, load_strict, load_tensors
 from .embeddings import CONFIG_KEY as TAIL_CONFIG_KEY
-from .embeddings import REMOTE_CODE_FILE, install_tail, remote_code, tail_of
+from .embeddings import REMOTE_CODE_FILE, TAIL_MODEL_TYPE_PREFIX, base_config, checkpoint_config, install_tail, remote_code, tail_of
 from .towers import TextTower
 
 DENSE_FILE = "2_Dense/model.safetensors"
+ST_CONFIG_FILE = "sentence_bert_config.json"
+
+
+def without_pre_tokenizer(tokenizer):
+    """The same tokenizer with XLM-R's Metaspace pre-tokenizer folded into its normalizer.
+
+    transformers 4.57.3–4.57.6 (the pinned 4.57.6 included) warn that any local tokenizer with a
+    pre-tokenizer and more than 100,000 pieces has "an incorrect regex pattern" — a Mistral check
+    that misfires (transformers#42591, fixed in 5.x by #45444). Users would read it as a broken
+    model. With Metaspace(split, prepend "always") the split is redundant for a SentencePiece
+    Unigram model, whose pieces only ever carry "▁" first, so spaces → "▁" plus one leading "▁"
+    in the normalizer gives the same ids (checked in tests on every script of the corpus).
+    Any other pre-tokenizer is left as it is."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tokenizer.to_str())
+    pre, norm = spec.get("pre_tokenizer") or {}, spec.get("normalizer")
+    if not (pre.get("type") == "Metaspace" and pre.get("split", True) and pre.get("prepend_scheme") == "always"
+            and spec.get("model", {}).get("type") == "Unigram"):
+        return tokenizer
+    mark = pre["replacement"]
+    steps = [] if norm is None else norm["normalizers"] if norm["type"] == "Sequence" else [norm]
+    steps += [{"type": "Replace", "pattern": {"String": " "}, "content": mark},
+              {"type": "Prepend", "prepend": mark},
+              {"type": "Replace", "pattern": {"Regex": f"^{mark}{mark}"}, "content": mark}]  # Metaspace adds none if one is there
+    spec["normalizer"], spec["pre_tokenizer"] = {"type": "Sequence", "normalizers": steps}, None
+    return Tokenizer.from_str(json.dumps(spec))
 
 
 class HFTextTower(TextTower):
@@ -92,7 +120,6 @@ class HFTextTower(TextTower):
         from sentence_transformers import SentenceTransformer
         from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
         from transformers import PreTrainedTokenizerFast
-        from transformers.utils import logging as hf_logging
 
         tok = self.tokenizer
         specials = {}
@@ -101,24 +128,26 @@ class HFTextTower(TextTower):
             found = next((c for c in candidates if tok.token_to_id(c) is not None), None)
             if found:
                 specials[role] = found
-        raw = type(tok).from_str(tok.to_str())
+        raw = without_pre_tokenizer(type(tok).from_str(tok.to_str()))
         raw.no_truncation()
         raw.no_padding()
         PreTrainedTokenizerFast(tokenizer_object=raw, model_max_length=self.max_length, **specials).save_pretrained(out)
         self.backbone.save_pretrained(out, safe_serialization=True)
         tail = tail_of(self.backbone)
+        config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+        # a constructor argument, not a config field: left in config.json it would swallow
+        # `from_pretrained(..., add_pooling_layer=False)` (checkpoints made before this was dropped)
+        config.pop("add_pooling_layer", None)
         if tail is not None:  # transformers and sentence-transformers load it through the shipped code
-            atomic_write_text(out / REMOTE_CODE_FILE, remote_code(type(self.backbone).__name__))
-        remote = {"trust_remote_code": True} if tail is not None else {}
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # the reload below re-creates BERT's unused pooler; say nothing
-        try:
-            transformer = Transformer(str(out), max_seq_length=self.max_length, model_kwargs=dict(remote),
-                                      config_kwargs=dict(remote))
-        finally:
-            hf_logging.set_verbosity(verbosity)
-        if getattr(self.backbone, "pooler", "absent") is None and getattr(transformer.auto_model, "pooler", None) is not None:
-            transformer.auto_model.pooler = None  # keep random, unused pooler weights out of the file
+            config = checkpoint_config(config, type(self.backbone).__name__)
+            atomic_write_text(out / REMOTE_CODE_FILE, remote_code(type(self.backbone).__name__, self.backbone.config.model_type))
+        atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+        model_kwargs: dict = {"trust_remote_code": True} if tail is not None else {}
+        if getattr(self.backbone, "pooler", "absent") is None:
+            model_kwargs["add_pooling_layer"] = False  # no pooler in the file: do not let transformers invent one
+        trust = {k: v for k, v in model_kwargs.items() if k == "trust_remote_code"}
+        transformer = Transformer(str(out), max_seq_length=self.max_length, model_kwargs=model_kwargs,
+                                  config_kwargs=dict(trust), processor_kwargs=dict(trust))
         modules: list[nn.Module] = [transformer, Pooling(self.hidden_size, pooling_mode=self.pooling)]
         if self.projection is not None:
             dense = Dense(self.projection.in_features, self.projection.out_features,
@@ -130,6 +159,10 @@ class HFTextTower(TextTower):
         st = SentenceTransformer(modules=modules, device="cpu", prompts=prompts,
                                  default_prompt_name="query" if self.prefix else None)
         st.save(str(out))
+        if "add_pooling_layer" in model_kwargs:  # sentence-transformers passes these to AutoModel when it loads
+            st_config = json.loads((out / ST_CONFIG_FILE).read_text(encoding="utf-8"))
+            st_config["model_kwargs"] = {"add_pooling_layer": False}
+            atomic_write_text(out / ST_CONFIG_FILE, json.dumps(st_config, indent=2))
 
     @classmethod
     def load(cls, path: Path, settings: dict) -> "HFTextTower":
@@ -143,9 +176,12 @@ class HFTextTower(TextTower):
         except ImportError:  # moved in transformers 5; skipping init is only a speed-up
             from contextlib import nullcontext as no_init_weights
         try:
+            raw_config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            config = (base_config(raw_config) if str(raw_config.get("model_type", "")).startswith(TAIL_MODEL_TYPE_PREFIX)
+                      else AutoConfig.from_pretrained(str(path), local_files_only=True))
             with no_init_weights():  # every weight is loaded below: skip the random init (seconds for 250k-row vocabularies)
-                backbone = AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
-        except (OSError, ValueError, KeyError) as exc:
+                backbone = AutoModel.from_config(config)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"{path / 'config.json'} is not a usable transformers config ({exc})") from exc
         tail = getattr(backbone.config, TAIL_CONFIG_KEY, None)
         if tail is not None:  # a factorized word embedding

@@ -185,8 +185,7 @@ def bert_config(packed: E5Packed):
         layer_norm_eps=packed.eps,
         hidden_act="gelu",
         pad_token_id=packed.pad,
-        add_pooling_layer=False,
-    )
+    )  # no pooler: e5 ships none; `BertModel(config, add_pooling_layer=False)` is the constructor's job
 
 
 def bert_state_dict(packed: E5Packed) -> dict[str, "np.ndarray"]:
