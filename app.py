@@ -34,6 +34,7 @@ from export.runtime import is_export
 from search.build_index import IndexBuildError
 from search.service import BACKENDS, DEFAULT_K, SearchService
 from training.build_zoo import build_default_zoo
+from training.student_card import measured, refresh_card
 
 STARTED = time.perf_counter()
 STATUS = {"background": "idle"}
@@ -81,7 +82,11 @@ def background_build(app_age_s: float | None = None) -> int:
             if not is_export(export_dir() / name):
                 status(f"exporting {name} to ONNX (fp32 + gated int8) …")
                 export_model(name, int8=True)
-        status("default zoo and ONNX exports complete")
+        for name in exports:  # the cards' every-language tables, and the app's "keeps 0.93 in Thai"
+            if not measured(name):
+                status(f"measuring {name} in every language for its card …")
+                refresh_card(name, evaluate=True, progress=False)
+        status("default zoo, ONNX exports and model cards complete")
         return 0
     except Exception as exc:  # the app keeps serving what exists
         status(f"background build stopped: {type(exc).__name__}: {exc}")
@@ -183,7 +188,12 @@ def build_ui(service, teacher: str, student: str):
 
     def do_search(query, t, s, backend, k, use_uploads, session):
         uploads = session.get("paths", []) if (use_uploads and session) else []
-        return panel_outputs(service.search_text(query, t, s, backend, int(k), uploads))
+        message, t_hits, s_hits, t_label, s_label, ov = panel_outputs(service.search_text(query, t, s, backend, int(k), uploads))
+        if not message:  # beside the results: the query's language and what the student keeps there
+            said, kept = service.language_note(query, s)
+            s_label = f"{s_label}  \n{kept}" if kept else s_label
+            ov = " · ".join(x for x in (said, ov) if x)
+        return message, t_hits, s_hits, t_label, s_label, ov
 
     def do_image(image, t, s, backend, k, language, session):
         if image is None:
@@ -247,7 +257,7 @@ def build_ui(service, teacher: str, student: str):
                 go = gr.Button("Search", variant="primary", scale=1, elem_id="search-button")
             with gr.Row():
                 t_dd = gr.Dropdown(teachers, value=teacher, label="Teacher", allow_custom_value=True)
-                s_dd = gr.Dropdown(students, value=student, label="Student", allow_custom_value=True)
+                s_dd = gr.Dropdown(students, value=student, label="Student", allow_custom_value=True, elem_id="student-model")
                 backend = gr.Radio(list(BACKENDS), value=service.best_backend([n for n in (teacher, student) if n]),
                                    label="Backend (both panels; PyTorch where a model has no such export)")
                 use_up = gr.Checkbox(label="include my uploads", value=False)
@@ -258,9 +268,9 @@ def build_ui(service, teacher: str, student: str):
                     t_label = gr.Markdown()
                     t_gal = gr.Gallery(label="Teacher", columns=4, height=420, elem_id="teacher-gallery")
                 with gr.Column():
-                    s_label = gr.Markdown()
+                    s_label = gr.Markdown(elem_id="student-label")
                     s_gal = gr.Gallery(label="Student", columns=4, height=420, elem_id="student-gallery")
-            ov = gr.Markdown()
+            ov = gr.Markdown(elem_id="overlap-line")
             outs = [message, t_gal, s_gal, t_label, s_label, ov]
             for trigger in (go.click, query.submit):
                 # one public endpoint (/search); pressing Enter runs the same function, UI only
@@ -292,36 +302,35 @@ def build_ui(service, teacher: str, student: str):
             up_gal = gr.Gallery(label="My gallery", columns=6, height=240)
             files.upload(do_upload, [files, session], [session, up_msg, up_gal], api_visibility="private")
         with gr.Tab("Zoo"):
-            with gr.Row():
-                zoo_dd = gr.Dropdown(teachers + students, value=student or teacher, label="Model")
-                refresh = gr.Button("↻ refresh", scale=0)
+            zoo_dd = gr.Dropdown(teachers + students, value=student or teacher, label="Model", elem_id="zoo-model")
             facts = gr.Markdown()
             with gr.Row():
                 zip_ckpt = gr.Button("Download checkpoint (zip)")
                 zip_onnx = gr.Button("Download ONNX export (zip)")
-            dl = gr.File(label="download")
             dl_msg = gr.Markdown()
+            dl = gr.File(label="download", height=80)  # small while empty
+            card = gr.Markdown(elem_id="zoo-card")  # what the model is comes first; its plots and files after
             plots = gr.Gallery(label="per-language metrics", columns=2, height=360)
-            card = gr.Markdown()
             zoo_dd.change(do_zoo, zoo_dd, [card, plots, facts], api_name="zoo")
             zip_ckpt.click(lambda n: do_zip(n, "checkpoint"), zoo_dd, [dl, dl_msg], api_name="download_checkpoint")
             zip_onnx.click(lambda n: do_zip(n, "onnx"), zoo_dd, [dl, dl_msg], api_name="download_onnx")
+        # the selected model's card on open, not only after the dropdown changes
+        demo.load(do_zoo, zoo_dd, [card, plots, facts], api_visibility="private")
+        known = gr.State((tuple(teachers), tuple(students)))
 
-            def refresh_models():
-                t, s = choices()
-                return gr.update(choices=t), gr.update(choices=s), gr.update(choices=t + s)
-
-            refresh.click(refresh_models, None, [t_dd, s_dd, zoo_dd], api_visibility="private")
-        def tick(current_student):
-            """The status line; and the student dropdown filled in once the background build has one."""
+        def tick(current_student, seen):
+            """The status line; and every dropdown updated when the zoo has new models (the background
+            build adds them), the student one filled in if it was empty."""
             line = f"<small>background: {STATUS['background']}</small>"
-            if current_student:
-                return line, gr.update()
-            students = choices()[1]
-            return line, (gr.update(choices=students, value=pick(PREFERRED["student"], students)) if students else gr.update())
+            t, s = choices()
+            if (tuple(t), tuple(s)) == tuple(seen):
+                return line, gr.update(), gr.update(), gr.update(), seen
+            student_update = (gr.update(choices=s) if current_student else
+                              gr.update(choices=s, value=pick(PREFERRED["student"], s)))
+            return line, gr.update(choices=t), student_update, gr.update(choices=t + s), (tuple(t), tuple(s))
 
         timer = gr.Timer(5.0)
-        timer.tick(tick, s_dd, [status, s_dd], api_visibility="private")
+        timer.tick(tick, [s_dd, known], [status, t_dd, s_dd, zoo_dd, known], api_visibility="private")
     return demo
 
 
@@ -388,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     _, url, _ = demo.launch(server_name=args.host, server_port=args.port, share=False, allowed_paths=allowed,
                             prevent_thread_lock=True, quiet=True, footer_links=["api"])
     ready = time.perf_counter() - STARTED
+    threading.Thread(target=service.warm_language_guesser, name="language-guesser", daemon=True).start()
     if not args.no_build:  # a --no-build start (tests, custom models) says nothing about the default app
         record_startup(ready, built)
         builder = build_rest_in_background(record=True)

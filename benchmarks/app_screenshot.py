@@ -66,6 +66,44 @@ def image_search(url: str, image: Path, path: Path, timeout_ms: int = 60_000) ->
         return tuple(page.locator(f"#{g} .gallery-item .caption-label").all_inner_texts() for g in galleries)
 
 
+def search_notes(url: str, query: str, timeout_ms: int = 60_000) -> tuple[str, str]:
+    """Search for `query`; the student panel's label and the line under the galleries, as shown."""
+    with _page(url, 1100) as page:
+        page.wait_for_selector("#query textarea", timeout=timeout_ms)
+        page.fill("#query textarea", query)
+        page.click("#search-button")
+        page.wait_for_selector("#student-gallery img", timeout=timeout_ms)
+        page.wait_for_function("document.querySelector('#student-label').innerText.includes('·')", timeout=timeout_ms)
+        return page.inner_text("#student-label"), page.inner_text("#overlap-line")
+
+
+def zoo_tab(url: str, timeout_ms: int = 60_000) -> tuple[str, str]:
+    """Open the page and the Zoo tab without touching anything: (the selected model, the card shown)."""
+    with _page(url, 1100) as page:
+        page.get_by_role("tab", name="Zoo").click()
+        # while the card loads, Gradio shows a timer ("0.1s") in its place
+        page.wait_for_function("(t => t.length > 0 && !/^[0-9.]+s$/.test(t))"
+                               "(document.querySelector('#zoo-card').innerText.trim())", timeout=timeout_ms)
+        return page.input_value("#zoo-model input"), page.inner_text("#zoo-card")
+
+
+def dropdown_choices(url: str, elem_id: str, appears: str | None = None, timeout_ms: int = 60_000) -> list[str]:
+    """The options a dropdown offers, read by opening it like a user; with `appears`, the page stays
+    open (re-opening the list) until that option shows up or the timeout passes."""
+    with _page(url, 1100) as page:
+        page.wait_for_selector(f"#{elem_id} input", timeout=timeout_ms)
+        waited = 0
+        while True:
+            page.click(f"#{elem_id} input")
+            page.wait_for_selector(f"#{elem_id} ul.options li", timeout=timeout_ms)
+            options = page.locator(f"#{elem_id} ul.options li").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+            page.click("h1")  # close the list the way a user does (Escape leaves it unable to reopen)
+            if appears is None or appears in options or waited >= timeout_ms:
+                return options
+            page.wait_for_timeout(1000)
+            waited += 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.app_screenshot", description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:7860/")

@@ -21,16 +21,18 @@ import numpy as np
 from core.feature_cache import cached_features
 from core.index import GalleryIndex
 from core.io import ImageError, atomic_path, load_image
-from core.languages import normalize_language
+from core.languages import english_name, normalize_language
 from core.paths import export_dir, safe_child, zoo_checkpoint
 from export.runtime import OnnxEncoder, is_export, read_export_config
 from training.data.corpus import corpus_hash, default_corpus_path, load_corpus
+from training.evaluate import default_out
 from zoo import load_model
 from zoo.checkpoint import read_config, read_info
 from zoo.factory import local_zoo_names, registered, status
 from zoo.registry import UnknownModelError
 
 from .build_index import image_identity, image_tower_files, read_index
+from .language_id import LanguageGuess, LanguageGuesser
 
 BACKENDS = ("PyTorch", "ONNX", "ONNX int8")
 BACKEND_CHECK_S = 5.0  # how long a model's exports are taken as known (the background build adds some)
@@ -78,6 +80,8 @@ class SearchService:
         self.max_models, self.onnx_threads = max_models, onnx_threads
         self._identities: dict[str, str] = {}
         self._backends: dict[tuple[str, str], float] = {}  # (name, backend) -> when it was last seen available
+        self._reports: dict[Path, tuple[float, dict]] = {}  # every-language reports by path: (mtime, content)
+        self._guesser: LanguageGuesser | None = None
         self.user_index = None
         if user_index is not None:
             meta, index = read_index(user_index)
@@ -238,6 +242,62 @@ class SearchService:
         except Exception as exc:  # shown in that panel; the other panel is unaffected
             panel.error = f"{type(exc).__name__}: {exc}"
         return panel
+
+    # -- what a query's language means for the student ----------------------------------------
+    def warm_language_guesser(self) -> LanguageGuesser:
+        """Build the guesser (≈4 s over the corpus's training captions); the app does it in a thread
+        after the page is up, and queries until then simply get no language line."""
+        guesser = LanguageGuesser(self.records)
+        self._guesser = guesser
+        return guesser
+
+    def query_language(self, query: str) -> LanguageGuess | None:
+        guesser = self._guesser
+        return guesser.guess(query) if guesser is not None and query.strip() else None
+
+    def language_ratio(self, student: str, language: str) -> dict | None:
+        """The student's measured R@10 ratio to its own teacher in `language` (test split, 95%
+        interval, language group), from the every-language report beside its card; None if not measured."""
+        try:
+            info = read_info(zoo_checkpoint(self.require_offered(student, zoo_only=True)))
+            if info.role != "student" or not info.teacher:
+                return None
+            path = default_out(student, "test", info.teacher) / "multilingual.json"
+            stamp = path.stat().st_mtime
+        except (ValueError, FileNotFoundError, KeyError, OSError):
+            return None
+        with self._lock:
+            cached = self._reports.get(path)
+            if cached is None or cached[0] != stamp:
+                try:
+                    cached = (stamp, json.loads(path.read_text(encoding="utf-8")))
+                except (OSError, ValueError):
+                    return None
+                self._reports[path] = cached
+        rep = cached[1]
+        ratio = (rep.get("ratios") or {}).get(student, {}).get(language)
+        if not ratio:
+            return None
+        return {**ratio, "teacher": info.teacher, "group": rep["languages"].get(language, {}).get("group", "")}
+
+    def language_note(self, query: str, student: str) -> tuple[str, str]:
+        """(the query's language, the student's measured ratio there): two short Markdown lines."""
+        guess = self.query_language(query or "")
+        if guess is None:
+            return "", ""
+        said = f"Query language: {guess.describe()}."
+        if not student or not guess.languages or guess.others:
+            return said, ""
+        parts = []
+        for lang in guess.languages:
+            r = self.language_ratio(student, lang)
+            if r is None:
+                parts.append(f"{english_name(lang)}: not measured")
+            else:
+                group = f", {r['group']}" if r["group"] else ""
+                parts.append(f"{english_name(lang)}: keeps **{r['value']:.2f}** [{r['lo']:.2f}, {r['hi']:.2f}] of "
+                             f"`{r['teacher']}`'s R@10{group}")
+        return said, f"{student} (test split) — " + "; ".join(parts)
 
     def search_text(self, query: str, teacher: str, student: str, backend: str = "PyTorch", k: int = DEFAULT_K,
                     uploads: list[str] | None = None) -> dict:

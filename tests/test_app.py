@@ -22,6 +22,8 @@ def tiny_zoo(session_home):
     for name, role, seed in (("app-teacher", "teacher", 0), ("app-student", "student", 1)):
         model = tiny_dual_encoder("clip", seed=seed)
         model.name, model.info.role = name, role
+        if role == "student":
+            model.info.teacher = "app-teacher"
         model.save_pretrained(zoo_dir() / name)
     return session_home
 
@@ -235,3 +237,68 @@ def test_every_api_endpoint_is_intended(server):
     api = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
     assert set(api["named_endpoints"]) == {"/search", "/search_image", "/zoo", "/download_checkpoint", "/download_onnx"}
     assert not api["unnamed_endpoints"]
+
+
+def test_the_query_language_is_named_with_the_students_measured_ratio(service, small_corpus):
+    """Thai is told by its script, Spanish by its words; the ratio is the one the student's
+    every-language report measured, with its interval — or "not measured" where there is none."""
+    from training.evaluate import default_out, run
+
+    assert service.language_note("perro", "app-student") == ("", "")  # the guesser is not built yet: say nothing
+    service.warm_language_guesser()
+    said, kept = service.language_note("แมว", "app-student")
+    assert said == "Query language: Thai (th), from its script (Thai)." and kept == "app-student (test split) — Thai: not measured"
+    out = default_out("app-student", "test", "app-teacher")
+    run(["app-student", "app-teacher"], "test", small_corpus, None, False, out, n_boot=100, progress=False)
+    try:
+        import json
+
+        measured = json.loads((out / "multilingual.json").read_text())["ratios"]["app-student"]["th"]
+        said, kept = service.language_note("แมว", "app-student")
+        assert f"Thai: keeps **{measured['value']:.2f}** [{measured['lo']:.2f}, {measured['hi']:.2f}] of `app-teacher`'s R@10" in kept
+        spanish = next(w for r in service.records if r.language == "es" and r.split == "train" for w in r.caption.split()
+                       if service.query_language(w).languages == ("es",))  # a word only Spanish captions use
+        said, kept = service.language_note(spanish, "app-student")
+        assert said == "Query language: Spanish (es), from its words." and "Spanish: keeps" in kept
+        assert service.language_note("pizza", "app-student")[1] == ""  # a word of many languages: no one ratio
+        assert service.language_note("perro", "app-teacher")[1] == ""  # a teacher has no ratio to itself
+    finally:
+        shutil.rmtree(out)
+
+
+@pytest.mark.browser
+def test_browser_zoo_tab_shows_the_selected_models_card_on_open(server):
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from benchmarks.app_screenshot import zoo_tab
+
+    selected, card = zoo_tab(server)
+    assert selected == "app-student" and "app-student" in card
+
+
+@pytest.mark.browser
+def test_browser_a_model_added_while_the_app_runs_appears_by_itself(server, tiny_zoo):
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from benchmarks.app_screenshot import dropdown_choices
+    from core.paths import zoo_dir
+
+    assert "app-newcomer" not in dropdown_choices(server, "student-model")  # the Search tab's student list
+    model = tiny_dual_encoder("clip", seed=5)
+    model.name, model.info.role = "app-newcomer", "student"
+    model.save_pretrained(zoo_dir() / "app-newcomer")
+    try:
+        assert "app-newcomer" in dropdown_choices(server, "student-model", appears="app-newcomer", timeout_ms=30_000)
+    finally:
+        shutil.rmtree(zoo_dir() / "app-newcomer")
+
+
+@pytest.mark.browser
+def test_browser_names_the_query_language_beside_the_results(server):
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from benchmarks.app_screenshot import search_notes
+
+    student_label, line = search_notes(server, "แมว")
+    assert "Query language: Thai (th), from its script" in line
+    assert "Thai: not measured" in student_label  # the tiny student has no every-language report

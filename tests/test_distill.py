@@ -273,3 +273,35 @@ def test_a_changed_teacher_never_resumes_the_old_teachers_run(tiny_teacher, smal
     teacher.save_pretrained(zoo_dir() / "tiny-teacher-b")
     assert main(args) == 0
     assert len(runs()) == 2
+
+
+def test_card_refresh_shows_every_language_beside_the_teacher(tiny_teacher, small_corpus, session_home):
+    """`python -m training.student_card NAME --evaluate`: the every-language table, the model-index a
+    hub renders, the ONNX sizes once exported, and the licence chain."""
+    from huggingface_hub import ModelCard
+
+    from core.paths import export_dir, zoo_checkpoint
+    from core.records import read_manifest
+    from export.onnx import export_model
+    from training.student_card import main
+
+    if not (zoo_checkpoint("tiny-student") / "README.md").is_file():
+        pytest.skip("needs test_distill_cli_writes_a_student_with_a_card's student")
+    assert main(["tiny-student", "--evaluate", "--corpus", str(small_corpus)]) == 0
+    text = (zoo_checkpoint("tiny-student") / "README.md").read_text()
+    languages = {r.language for r in read_manifest(small_corpus / "manifest.jsonl") if r.split == "test"}
+    card = ModelCard(text)
+    per_language = {r.dataset_config for r in card.data.eval_results if r.metric_type == "recall_at_10"}
+    assert languages <= per_language and "group:all" in per_language  # one hub table row per language and group
+    assert {r.metric_type for r in card.data.eval_results} == {"recall_at_10", "ratio_to_teacher"}
+    assert card.data.license == "other" and "CC BY-SA 4.0" in text and "Unicode License v3" in text
+    table = text.split("### Per language", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith(("| lang", "| ---"))]
+    assert len(rows) == len(languages)  # every evaluated language, teacher beside the student
+    assert "tiny-student t2i R@10" in table and "tiny-clip t2i R@10" in table  # the teacher, by its own name
+    assert "Speed and memory" in text and "peak RAM" in text
+    assert "ONNX export" not in text  # not exported yet: nothing claimed
+    export_model("tiny-student", export_dir() / "tiny-student")
+    assert main(["tiny-student"]) == 0  # no re-evaluation: the card is rebuilt from what is on disk
+    text = (zoo_checkpoint("tiny-student") / "README.md").read_text()
+    assert "ONNX export: sizes" in text and "`text.onnx`" in text and "### Per language" in text

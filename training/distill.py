@@ -145,7 +145,9 @@ def save_student(cfg: DistillConfig, student_text, teacher, data: DistillData, t
         frozen_towers={"image": image_frozen} if image_frozen else {}, distillation=training,
         test_summary=test_student["summary"], teacher_test_summary=test_teacher["summary"])
     command = command or f"python -m training.distill --teacher {cfg.teacher} --recipe {cfg.recipe} --loss {shlex.quote(cfg.loss)}"
-    card = student_card(name, cfg, student, teacher, test_student, test_teacher, training["student"], command)
+    student.info.distillation["command"] = command  # the card is rewritten later from what is on disk
+    card = student_card(name, asdict(cfg), student.info.languages, student.num_parameters(), test_student, test_teacher,
+                        training["student"], command)
     student.save_pretrained(dest, card=card)
     write_report(dest / "reports" / "test", {cfg.teacher: test_teacher, name: test_student},
                  f"{name} vs its teacher {cfg.teacher}: held-out test concepts")

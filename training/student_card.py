@@ -1,15 +1,125 @@
-"""The model card of a distilled student: what it is, what it kept, what it costs, per language."""
+"""The model card of a distilled student: what it is, what it kept in every language, what it costs.
+
+    python -m training.student_card NAME [--evaluate]
+
+A student is saved with a card from the quick test-split comparison its build ran (the
+validation languages). The full picture takes minutes more, so it is added afterwards: with
+`--evaluate` this runs `python -m training.evaluate --model NAME --compare TEACHER` (every
+language of the corpus, held-out ones included, 95% intervals) and then rewrites the card from
+what is on disk — that report, the ONNX export's int8 gate per language group, sizes, latency
+and peak memory. The app's background build does this for the default students.
+"""
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
+from core.io import atomic_write_text
+from core.paths import export_dir, safe_child, zoo_checkpoint
 from zoo.card import model_card
+from zoo.checkpoint import is_checkpoint, read_config
 
+from .evaluate import default_out
+from .evaluate import run as run_evaluation
+from .evaluation.multilingual import GROUPS, HEADLINE
+from .evaluation.multilingual_report import fmt_ci, verdict
+from .evaluation.multilingual_report import markdown as multilingual_markdown
 from .evaluation.report import markdown
 from .evaluation.suite import HEADLINE_KEY
 
+DATASET = {"dataset_type": "lingualens/emoji-flags", "dataset_name": "LinguaLens emoji and flags (CLDR captions)",
+           "dataset_split": "test"}
 
-def student_card(name, cfg, student, teacher, test_student: dict, test_teacher: dict, build: dict, command: str) -> str:
+
+def multilingual_dir(name: str, teacher: str) -> Path:
+    """Where `python -m training.evaluate --model NAME --compare TEACHER` writes its reports."""
+    return default_out(name, "test", teacher)
+
+
+def evaluated(rep: dict) -> tuple[str, str]:
+    """(student, teacher) as the report names them (a checkpoint's own name, which a copied folder keeps)."""
+    teacher = rep["reference"]
+    return next(m for m in rep["models"] if m != teacher), teacher
+
+
+def eval_results(rep: dict) -> list:
+    """Hugging Face model-index entries: R@10 and the ratio to the teacher per language and group."""
+    from huggingface_hub import EvalResult
+
+    name, _ = evaluated(rep)
+    out = []
+
+    def add(config: str, r10: dict, ratio: dict | None) -> None:
+        common = dict(task_type="text-to-image-retrieval", task_name="Text-to-image retrieval", dataset_config=config, **DATASET)
+        out.append(EvalResult(metric_type="recall_at_10", metric_value=round(r10["value"], 4), metric_name="R@10", **common))
+        if ratio and ratio.get("value") is not None and math.isfinite(ratio["value"]):
+            out.append(EvalResult(metric_type="ratio_to_teacher", metric_value=round(ratio["value"], 4),
+                                  metric_name=f"R@10 ÷ teacher {rep['reference']}", **common))
+
+    for group in (*GROUPS, "all"):
+        g = rep["groups"][name].get(group)
+        if g:
+            add(f"group:{group}", g[HEADLINE], g.get("ratio"))
+    for lang in sorted(rep["languages"]):
+        add(lang, rep["per_model"][name][lang]["t2i"][HEADLINE], rep["ratios"][name].get(lang))
+    return out
+
+
+def int8_section(export: dict) -> str:
+    int8 = export.get("int8") or {}
+    sizes = export.get("sizes_bytes") or {}
+    lines = ["| file | size |", "| --- | ---: |"] + [f"| `{f}` | {b / 1e6:.0f} MB |" for f, b in sorted(sizes.items())]
+    if int8.get("groups"):
+        lines += ["", f"int8 text graph vs fp32, validation-split text→image R@10 by language group "
+                      f"({'published' if int8.get('published') else 'not published'}: {int8.get('reason', '')}):", "",
+                  "| group | languages | fp32 | int8 | drop |", "| --- | ---: | ---: | ---: | ---: |"]
+        for group, g in int8["groups"].items():
+            lines.append(f"| {group} | {g['languages']} | {g['fp32']:.3f} | {g['int8']:.3f} | {g['drop']:.3f} |")
+    parity = export.get("parity_fp32") or {}
+    if parity:
+        lines += ["", "fp32 graphs vs PyTorch, largest absolute difference: "
+                  + ", ".join(f"{k.replace('_max_abs_diff', '')} {v:.1e}" for k, v in parity.items()) + "."]
+    return "\n".join(lines)
+
+
+def cost_section(cost: dict[str, dict], memory: dict[str, float]) -> str:
+    lines = ["| model | text b1 ms | text b32 ms | image b1 ms | checkpoint MB | peak RAM MB (load + 100 queries) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, c in cost.items():
+        t, i = c.get("text", {}), c.get("image", {})
+        size = c.get("checkpoint_bytes")
+        lines.append(f"| `{name}` | {t.get('latency_ms_b1', float('nan')):.1f} | {t.get('latency_ms_b32', float('nan')):.1f} | "
+                     f"{i.get('latency_ms_b1', float('nan')):.1f} | {size / 1e6:.0f} | {memory.get(name, '–')} |"
+                     if size else f"| `{name}` | {t.get('latency_ms_b1', float('nan')):.1f} | – | – | – | {memory.get(name, '–')} |")
+    machine = next(iter(cost.values()), {}).get("machine", {})
+    lines += ["", f"PyTorch, measured while the evaluation ran (not a clean benchmark: `python -m benchmarks.speed` "
+                  f"is): {machine.get('cores', '?')} cores, {machine.get('torch_threads', '?')} torch threads, "
+                  f"{machine.get('cpu', '')}. Peak RAM: a fresh process that loads the model and encodes 100 queries."]
+    return "\n".join(lines)
+
+
+def peak_memory_mb(ref: str) -> int | None:
+    """VmHWM of a fresh process that loads `ref` and encodes 100 short queries (Linux; else None)."""
+    code = ("import sys\nfrom pathlib import Path\nfrom zoo import load_model\nm = load_model(sys.argv[1])\n"
+            "for i in range(100):\n    m.encode_text([f'query {i}'])\n"
+            "f = dict(l.split(':', 1) for l in Path('/proc/self/status').read_text().splitlines() if ':' in l)\n"
+            "print(int(f['VmHWM'].split()[0]) // 1024)")
+    try:
+        run = subprocess.run([sys.executable, "-c", code, ref], capture_output=True, text=True, timeout=600,
+                             cwd=Path(__file__).resolve().parents[1])
+        return int(run.stdout.strip().splitlines()[-1]) if run.returncode == 0 else None
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[str, int], test_student: dict,
+                 test_teacher: dict, build: dict, command: str, multilingual: dict | None = None,
+                 export: dict | None = None, cost: dict | None = None, memory: dict | None = None) -> str:
+    teacher = cfg["teacher"]
     s, t = test_student["summary"], test_teacher["summary"]
 
     def ratio(key: str) -> str:
@@ -17,32 +127,124 @@ def student_card(name, cfg, student, teacher, test_student: dict, test_teacher: 
         return f"{a / b:.2f}" if a is not None and b and not math.isnan(a) and not math.isnan(b) else "–"
 
     summary = (
-        f"A distilled multilingual text tower for `{cfg.teacher}`: recipe `{cfg.recipe}` "
+        f"A distilled multilingual text tower for `{teacher}`: recipe `{cfg['recipe']}` "
         f"({len(build['layers_kept'])} of the teacher's {build.get('layers_teacher', '?')} layers — kept: {build['layers_kept']}; "
         f"{build['vocab_kept']:,} of {build['vocab_teacher']:,} vocabulary pieces"
         + (f", {build['full_rows']:,} as full rows and the rest as a rank-{build['tail_rank']} reconstruction of the "
            "teacher's rows, so every text is cut into the teacher's pieces" if build.get("tail_rank") else "")
-        + f"), trained with loss `{cfg.loss}` against the teacher's cached embeddings. It shares the teacher's image tower.\n\n"
+        + f"), trained with loss `{cfg['loss']}` against the teacher's cached embeddings. It shares the teacher's image tower.\n\n"
         f"Text parameters: **{build['text_params_student']:,}** = {build['text_fraction']:.1%} of the teacher's "
         f"{build['text_params_teacher']:,}. Test-split emoji text→image R@10, mean over the {s.get('emoji_languages', '?')} "
         f"validation languages: "
         f"{s.get(HEADLINE_KEY, float('nan')):.3f} vs teacher {t.get(HEADLINE_KEY, float('nan')):.3f} "
-        f"(ratio {ratio(HEADLINE_KEY)}). Every language of the corpus, the held-out ones included, with "
-        f"intervals: `python -m training.evaluate --model {name} --compare {cfg.teacher}`.")
-    report = markdown({cfg.teacher: test_teacher, name: test_student}, "per language").split("\n", 2)[2]
+        f"(ratio {ratio(HEADLINE_KEY)}).")
+    sections: dict[str, str] = {}
+    if multilingual:
+        me, ref = evaluated(multilingual)
+        groups = multilingual["groups"][me]
+        lines = [f"Test split, text→image R@10 in every language of the corpus ({len(multilingual['languages'])}), "
+                 f"the teacher `{teacher}` beside it; 95% bootstrap intervals over test concepts, paired, so a ratio "
+                 "whose interval contains 1 is a tie. *Held-out* languages were never in any training input.", "",
+                 "| group | languages | teacher | student | student ÷ teacher |", "| --- | ---: | ---: | ---: | ---: |"]
+        for group in (*GROUPS, "all"):
+            if groups.get(group):
+                tg = multilingual["groups"][ref][group]
+                lines.append(f"| {group} | {groups[group]['languages']} | {fmt_ci(tg[HEADLINE])} | {fmt_ci(groups[group][HEADLINE])} | "
+                             f"{fmt_ci(groups[group].get('ratio'), 2)} {verdict(groups[group].get('ratio'))} |")
+        per_language = multilingual_markdown(multilingual, "").split("## Per language", 1)[1]
+        sections["Every language"] = "\n".join(lines) + "\n\n### Per language" + per_language
+    else:
+        sections["Every language"] = (f"Not measured yet. `python -m training.student_card {name} --evaluate` measures every "
+                                      "language of the corpus with intervals and rewrites this card.")
+    sections["Student vs teacher, validation languages (test split)"] = markdown(
+        {teacher: test_teacher, name: test_student}, "per language").split("\n", 2)[2]
+    if export:
+        sections["ONNX export: sizes, int8 vs fp32"] = int8_section(export)
+    if cost:
+        sections["Speed and memory"] = cost_section(cost, memory or {})
+    sections["Losses"] = ("FD, ED, SD, MCL and DR follow LinguaLens's definitions (see its README); where the "
+                          "paper's exact form is unknown, these are ours.")
+    sections["Limits"] = ("Trained on ~1,500 emoji and flag concepts; short labels, not sentences. The word "
+                          "embeddings are inherited from the teacher and kept frozen by default.")
+    loading = ("LinguaLens: `from zoo import load_model; load_model(dir)`. With transformers or sentence-transformers pass "
+               "`trust_remote_code=True` (`SentenceTransformer(dir, trust_remote_code=True)`, "
+               "`AutoModel.from_pretrained(dir, trust_remote_code=True)`): the factorized word embedding is defined in the "
+               "shipped `modeling_lingualens.py`; without the flag transformers refuses and says so. LinguaLens itself "
+               "builds the model from its own code." if build.get("tail_rank") else None)
     return model_card(
-        name, summary=summary, languages=student.info.languages,
-        base_models=[cfg.teacher], parameters=student.num_parameters(), command=command,
-        metrics={k: v for k, v in s.items() if isinstance(v, float) and not math.isnan(v)},
-        sections={"Student vs teacher (test split)": report,
-                  "Losses": "FD, ED, SD, MCL and DR follow LinguaLens's definitions (see its README); where the "
-                            "paper's exact form is unknown, these are ours.",
-                  "Loading": ("LinguaLens: `from zoo import load_model; load_model(dir)`; with transformers or sentence-transformers pass "
-                              "`trust_remote_code=True` — the factorized word embedding is defined in the shipped "
-                              "`modeling_lingualens.py` (LinguaLens itself never executes it)."
-                              if build.get("tail_rank") else
-                              "LinguaLens: `from zoo import load_model; load_model(dir)`; also `transformers.AutoModel.from_pretrained(dir)` or "
-                              "`sentence_transformers.SentenceTransformer(dir)`."),
-                  "Limits": "Trained on ~1,500 emoji and flag concepts; short labels, not sentences. The word "
-                            "embeddings are inherited from the teacher and kept frozen by default."},
-        tags=["distillation", "student", cfg.loss.split("=")[0]])
+        name, summary=summary, languages=languages, base_models=[teacher], parameters=parameters, command=command,
+        metrics={k: v for k, v in s.items() if isinstance(v, float)}, sections=sections,
+        tags=["distillation", "student", cfg["loss"].split("=")[0]],
+        eval_results=eval_results(multilingual) if multilingual else None, loading=loading)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def measured(name: str) -> bool:
+    """Whether NAME's every-language report exists and is newer than its weights."""
+    path = zoo_checkpoint(name)
+    try:
+        teacher = read_config(path)["meta"]["distillation"]["config"]["teacher"]
+        return (multilingual_dir(name, teacher) / "multilingual.json").stat().st_mtime >= (path / "model.safetensors").stat().st_mtime
+    except (OSError, KeyError, TypeError, ValueError):
+        return False
+
+
+def refresh_card(name: str, evaluate: bool = False, corpus: Path | None = None, progress: bool = True) -> Path:
+    """Rewrite NAME's README.md from what is on disk (after running the full evaluation if asked)."""
+    path = zoo_checkpoint(name)
+    if not is_checkpoint(path):
+        raise FileNotFoundError(f"{name!r} is not a checkpoint in the zoo ({path})")
+    config = read_config(path)
+    meta = config.get("meta") or {}
+    distillation = meta.get("distillation") or {}
+    if meta.get("role") != "student" or "config" not in distillation:
+        raise ValueError(f"{name} is not a distilled student (only students get this card)")
+    cfg, teacher = distillation["config"], distillation["config"]["teacher"]
+    out = multilingual_dir(name, teacher)
+    if evaluate:
+        run_evaluation([name, teacher], "test", corpus, None, True, out, progress=progress)
+    quick = _read_json(path / "reports" / "test" / "report.json") or {}
+    if name not in quick or teacher not in quick:
+        raise FileNotFoundError(f"{path / 'reports' / 'test' / 'report.json'} is missing or lacks {name} and {teacher}")
+    multilingual = _read_json(out / "multilingual.json")
+    full = _read_json(out / "report.json") or {}
+    cost = {n: rep["cost"] for n, rep in full.items() if "cost" in rep}
+    refs = dict(zip(evaluated(multilingual), (name, teacher))) if multilingual else {}
+    memory = {n: m for n in cost if (m := peak_memory_mb(refs.get(n, n))) is not None} if evaluate else {}
+    try:
+        export = _read_json(safe_child(export_dir(), name, "model name") / "lingualens_onnx.json")
+    except ValueError:
+        export = None
+    card = student_card(name, cfg, meta.get("languages") or [], config.get("parameters") or {}, quick[name], quick[teacher],
+                        distillation.get("student") or {}, distillation.get("command") or
+                        f"python -m training.distill --teacher {teacher} --recipe {cfg['recipe']} --loss '{cfg['loss']}'",
+                        multilingual=multilingual, export=export, cost=cost or None, memory=memory)
+    atomic_write_text(path / "README.md", card)
+    return path / "README.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.student_card", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help="a distilled student in the zoo")
+    parser.add_argument("--evaluate", action="store_true", help="run the every-language evaluation first (minutes)")
+    parser.add_argument("--corpus", type=Path, default=None, help="the corpus to evaluate on (default: the embedded one)")
+    args = parser.parse_args(argv)
+    try:
+        card = refresh_card(args.name, evaluate=args.evaluate, corpus=args.corpus)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"card written: {card}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

