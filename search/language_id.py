@@ -59,6 +59,8 @@ class LanguageGuesser:
         writers: dict[str, list[str]] = defaultdict(list)
         for lang, script in self.script.items():
             writers[script].append(lang)
+            if script == "Han/Kana":  # Japanese writes Han too: a kanji-only query may be Japanese
+                writers["Han"].append(lang)
         self.sole_writer = {script: langs[0] for script, langs in writers.items() if len(langs) == 1}
         self.words: dict[str, set[str]] = defaultdict(set)
         for lang, texts in by_language.items():
