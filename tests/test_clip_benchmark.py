@@ -1,6 +1,7 @@
 """CLIP_benchmark both ways: its command line evaluates LinguaLens models (PyTorch and ONNX), and
 `training.evaluate --dataset` reads its WebDataset and XM3600 layouts — with the same recall."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,16 +38,13 @@ def samples(embedded_corpus):
 
 @pytest.fixture(scope="module")
 def wds_dir(samples, tmp_path_factory):
-    """The layout CLIP_benchmark's `clip_benchmark_export_wds` writes, in two shards."""
-    import webdataset as wds
+    """The layout CLIP_benchmark's `clip_benchmark_export_wds` writes, in two shards, written by
+    our exporter (`training.data.to_clip_benchmark`)."""
+    from training.data.to_clip_benchmark import write_dataset
 
     root = tmp_path_factory.mktemp("wds") / "tiny"
-    (root / "test").mkdir(parents=True)
-    (root / "dataset_type.txt").write_text("retrieval\n")
-    with wds.ShardWriter(str(root / "test" / "%d.tar"), maxcount=7, verbose=0) as sink:
-        for i, (image, captions) in enumerate(samples):
-            sink.write({"__key__": f"s{i:07d}", "png": image.read_bytes(), "txt": "\n".join(captions)})
-    (root / "test" / "nshards.txt").write_text("2\n")
+    assert write_dataset(Path("/"), {str(image): captions for image, captions in samples}, root, max_per_shard=7) == 12
+    assert (root / "test" / "nshards.txt").read_text() == "2\n" and (root / "test" / "1.tar").is_file()
     return root
 
 
@@ -158,3 +156,18 @@ def test_evaluate_command_reads_a_dataset(tiny_model, wds_dir, tmp_path, capsys)
     assert saved["image_retrieval_recall@5"] == pytest.approx(
         evaluate_dataset(tiny_model, wds_dir, ks=(5,), n_boot=10)["image_retrieval_recall@5"])
     assert "image_retrieval_recall@1" in capsys.readouterr().out
+
+
+def test_the_corpus_exports_one_dataset_per_language(small_corpus, tmp_path):
+    from training.data.to_clip_benchmark import captions_by_image, export
+    from training.evaluation.external import read_wds_retrieval
+
+    counts = export(tmp_path, ["th", "es"], corpus=small_corpus)
+    records = read_manifest(small_corpus / "manifest.jsonl")
+    for lang in ("th", "es"):
+        expected = captions_by_image(records, "test", lang)
+        images, captions = read_wds_retrieval(tmp_path / lang)
+        assert counts[lang] == len(images) == len(expected) > 0
+        assert captions == list(expected.values())  # every caption of the language, in image order
+    with pytest.raises(ValueError, match="no test captions in xx"):
+        export(tmp_path / "bad", ["xx"], corpus=small_corpus)
