@@ -6,7 +6,7 @@ Exports the corpus's test split as CLIP_benchmark retrieval WebDatasets (one per
 PyTorch and as the ONNX int8 export — and reads the same datasets with
 `training.evaluate --dataset`'s reader and scorer. Writes results/clip_benchmark.{md,json}: per
 language, CLIP_benchmark's text→image and image→text R@10, ours with 95% intervals over images,
-and whether the two agree (they must, up to tied scores, which CLIP_benchmark breaks arbitrarily).
+and whether the two agree (they must, up to exact ties, which CLIP_benchmark breaks arbitrarily).
 """
 from __future__ import annotations
 
@@ -64,13 +64,14 @@ def main(argv: list[str] | None = None) -> int:
             theirs = clip_benchmark_metrics(model, runtime, dataset)
             ours = evaluate_dataset(ours_models[(model, runtime)], dataset, ks=KS)
             keys = [f"{side}_retrieval_recall@{k}" for side in ("image", "text") for k in KS]
-            same = all(abs(ours[k] - theirs[k]) < 1e-6 for k in keys)
+            # equal but for exact ties, which CLIP_benchmark's topk breaks arbitrarily and ours counts as lost
+            same = all(ours[k] - 1e-6 <= theirs[k] <= ours[f"{k}_if_ties_won"] + 1e-6 for k in keys)
             data["languages"][lang]["results"][f"{model} ({runtime})"] = {"clip_benchmark": theirs, "lingualens": ours,
                                                                            "same": same}
             ci = ours["image_retrieval_recall@10_interval"]
             rows.append([f"{lang} ({english_name(lang)})", group, f"`{model}` {runtime}", ours["captions"],
                          f"{theirs['image_retrieval_recall@10']:.3f}", f"{ours['image_retrieval_recall@10']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
-                         f"{theirs['text_retrieval_recall@10']:.3f}", "yes" if same else "no (tied scores)"])
+                         f"{theirs['text_retrieval_recall@10']:.3f}", "yes" if same else "no"])
             print(rows[-1], flush=True)
     data["seconds"] = round(time.perf_counter() - start)
     md = ["# LinguaLens models in CLIP_benchmark", "",
@@ -81,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
           "the `lingualens` model type (`python -m export.clip_benchmark eval --model_type lingualens …`) and by "
           "`training.evaluate --dataset`'s reader and scorer. CLIP_benchmark's `image_retrieval_recall@10` is text→image, "
           "`text_retrieval_recall@10` image→text (an image counts when any of its captions is in the top 10). "
-          "Intervals: 95% bootstrap over images. The gallery per language is the images with a caption in it, so "
+          "Intervals: 95% bootstrap over images. Some flags are the same picture (Norway and Svalbard, France and Saint "
+          "Martin …), so scores tie exactly: ours counts a tie against the query, CLIP_benchmark's torch.topk breaks it "
+          "arbitrarily; *agree* means CLIP_benchmark's value lies between ours and ours with every tie won, on all six "
+          "recall keys. The int8 graph quantizes activations per batch, and the two paths batch texts differently, so "
+          "its scores differ slightly between them. The gallery per language is the images with a caption in it, so "
           "numbers are not the corpus evaluation's (one gallery of every test image for every language).", "",
           *table(["language", "group", "model", "captions", "CLIP_benchmark t2i R@10", "ours t2i R@10", "CLIP_benchmark i2t R@10",
-                  "same both ways"], rows)]
+                  "agree (up to ties)"], rows)]
     path = write_results("clip_benchmark", data, "\n".join(md) + "\n", args.out or Path(__file__).resolve().parents[1] / "results")
     print(f"written to {path}")
     return 0

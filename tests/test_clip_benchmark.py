@@ -123,6 +123,8 @@ def test_recall_definitions_on_a_hand_made_case():
     # image 0's best caption is caption 0 (its own); image 1 ties between captions 1 and 2 at 1.0:
     # ties count against the query, so image 1 misses at k=1
     assert r["text_retrieval_recall@1"] == pytest.approx(1 / 2)
+    assert r["text_retrieval_recall@1_if_ties_won"] == pytest.approx(2 / 2)  # the tie won: image 1 finds caption 2
+    assert r["image_retrieval_recall@1_if_ties_won"] == pytest.approx(2 / 3)  # no tie on this side
 
 
 def test_bad_datasets_are_refused_with_a_reason(tmp_path, wds_dir, tiny_model):

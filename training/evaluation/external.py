@@ -11,7 +11,9 @@ MS-COCO through CLIP_benchmark, so a number from here must mean what a number th
 - **Recall.** `image_retrieval_recall@k`: per caption, 1 if its image is among the top k images;
   `text_retrieval_recall@k`: per image, 1 if any of its captions is among the top k captions;
   each averaged (CLIP_benchmark's `zeroshot_retrieval`, same keys). Ours adds 95% bootstrap
-  intervals over images, the unit a dataset samples.
+  intervals over images, the unit a dataset samples. An exact tie (two identical images) counts
+  against the query; `{key}_if_ties_won` gives the value if every tie were won, and
+  CLIP_benchmark's, whose torch.topk breaks ties arbitrarily, lies between the two.
 """
 from __future__ import annotations
 
@@ -122,17 +124,23 @@ def recall_report(text_emb: np.ndarray, image_emb: np.ndarray, captions: Sequenc
         raise ValueError(f"{len(text_emb)} caption and {len(image_emb)} image embeddings for "
                          f"{len(owner)} captions of {len(captions)} images")
     depth = max(ks)
-    t2i = first_hit_ranks(text_emb, image_emb, [{int(i)} for i in owner], depth)
+    images_of = [{int(i)} for i in owner]
     texts_of = [set(np.flatnonzero(owner == i).tolist()) for i in range(len(captions))]
+    t2i = first_hit_ranks(text_emb, image_emb, images_of, depth)
     i2t = first_hit_ranks(image_emb, text_emb, texts_of, depth)
+    # exact ties (identical images: some flags are the same picture) are counted against the query;
+    # CLIP_benchmark's torch.topk breaks them arbitrarily, so its value lies between ours and this
+    t2i_won = first_hit_ranks(text_emb, image_emb, images_of, depth, ties_won=True)
+    i2t_won = first_hit_ranks(image_emb, text_emb, texts_of, depth, ties_won=True)
     weights = concept_weights(len(captions), n_boot)
     out: dict[str, Any] = {"images": len(captions), "captions": int(len(owner))}
     for k in ks:
-        for key, hits, unit in ((f"image_retrieval_recall@{k}", t2i <= k, owner),
-                                (f"text_retrieval_recall@{k}", i2t <= k, np.arange(len(captions)))):
+        for key, hits, won, unit in ((f"image_retrieval_recall@{k}", t2i <= k, t2i_won <= k, owner),
+                                     (f"text_retrieval_recall@{k}", i2t <= k, i2t_won <= k, np.arange(len(captions)))):
             sums, counts = per_concept(hits.astype(np.float64), unit, len(captions))
             est = estimate(float(hits.mean()), resampled_means(sums, counts, weights))
             out[key], out[f"{key}_interval"] = est["value"], [est["lo"], est["hi"]]
+            out[f"{key}_if_ties_won"] = float(won.mean())
     return out
 
 

@@ -23,9 +23,10 @@ BLOCK = 1024  # queries scored at a time: a [1024, gallery] float32 block
 
 
 def first_hit_ranks(queries: np.ndarray, gallery: np.ndarray, positives: Sequence[set[int]],
-                    depth: int = MRR_K) -> np.ndarray:
+                    depth: int = MRR_K, ties_won: bool = False) -> np.ndarray:
     """Per query, the 1-based rank of its first positive within the top `depth`; inf beyond.
-    Per-query values are what bootstrap intervals resample."""
+    Per-query values are what bootstrap intervals resample. A negative scoring exactly as the best
+    positive is ranked above it (a tie counts against the query) unless `ties_won`."""
     if len(queries) != len(positives):
         raise ValueError(f"{len(queries)} queries but {len(positives)} positive sets")
     if queries.shape[1] != gallery.shape[1]:
@@ -42,7 +43,7 @@ def first_hit_ranks(queries: np.ndarray, gallery: np.ndarray, positives: Sequenc
             best = row[pos].max()
             negative = np.ones(len(row), bool)
             negative[pos] = False
-            rank = 1 + int((row > best).sum()) + int((negative & (row == best)).sum())
+            rank = 1 + int((row > best).sum()) + (0 if ties_won else int((negative & (row == best)).sum()))
             if rank <= depth:
                 first_hit[qi] = rank
     return first_hit
