@@ -159,3 +159,31 @@ def test_a_vocabulary_is_reused_for_its_teacher_and_refused_for_another(teacher,
         build_student(other, recipe, [], vocabulary=vocab)
     with pytest.raises(ValueError, match="has factorized tail, but the recipe's tail_rank is 0"):
         build_student(teacher, StudentRecipe("half", vocab_words=0, max_text_fraction=0.5), [], vocabulary=vocab)
+
+
+def test_an_xlm_roberta_tail_student_round_trips_through_the_shipped_code(tmp_path):
+    """The shipped code is generated per base class: XLM-R (model type "xlm-roberta") as well as BERT."""
+    from transformers import AutoModel, XLMRobertaConfig, XLMRobertaModel
+
+    from zoo.embeddings import install_tail
+
+    torch.manual_seed(0)
+    cfg = XLMRobertaConfig(vocab_size=4000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=64, pad_token_id=1)
+    backbone = XLMRobertaModel(cfg, add_pooling_layer=False).eval()
+    table = backbone.embeddings.word_embeddings.weight.detach().clone()
+    install_tail(backbone, full_rows=1000, rank=4).load_state_dict(
+        TailFactorizedEmbedding.from_table(table, 1000, 4).state_dict())
+    tower = HFTextTower(backbone, tiny_unigram(), max_length=24)
+    tower.save(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == "lingualens_tail_xlm-roberta"
+    reloaded = HFTextTower.load(tmp_path, tower.settings())
+    hf = AutoModel.from_pretrained(str(tmp_path), trust_remote_code=True)
+    assert type(hf).__name__ == "TailFactorizedXLMRobertaModel" and hf.pooler is None
+    inputs = tower.tokenize(MULTILINGUAL)
+    with torch.no_grad():
+        ours = tower(**inputs)
+        np.testing.assert_allclose(reloaded(**inputs).numpy(), ours.numpy(), atol=1e-6)
+        theirs = tower.pool(hf(**inputs).last_hidden_state, inputs["attention_mask"])
+    np.testing.assert_allclose(theirs.numpy(), ours.numpy(), atol=1e-5)
