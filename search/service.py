@@ -80,7 +80,8 @@ class SearchService:
         self.max_models, self.onnx_threads = max_models, onnx_threads
         self._identities: dict[str, str] = {}
         self._backends: dict[tuple[str, str], float] = {}  # (name, backend) -> when it was last seen available
-        self._reports: dict[Path, tuple[float, dict]] = {}  # every-language reports by path: (mtime, content)
+        self._report_paths: dict[str, tuple[float, str | None, Path | None]] = {}  # student -> (when, teacher, report)
+        self._reports: dict[Path, tuple[float, dict]] = {}  # every-language reports: (mtime, content)
         self._guesser: LanguageGuesser | None = None
         self.user_index = None
         if user_index is not None:
@@ -258,27 +259,43 @@ class SearchService:
     def language_ratio(self, student: str, language: str) -> dict | None:
         """The student's measured R@10 ratio to its own teacher in `language` (test split, 95%
         interval, language group), from the every-language report beside its card; None if not measured."""
-        try:
-            info = read_info(zoo_checkpoint(self.require_offered(student, zoo_only=True)))
-            if info.role != "student" or not info.teacher:
-                return None
-            path = default_out(student, "test", info.teacher) / "multilingual.json"
-            stamp = path.stat().st_mtime
-        except (ValueError, FileNotFoundError, KeyError, OSError):
-            return None
-        with self._lock:
-            cached = self._reports.get(path)
-            if cached is None or cached[0] != stamp:
-                try:
-                    cached = (stamp, json.loads(path.read_text(encoding="utf-8")))
-                except (OSError, ValueError):
-                    return None
-                self._reports[path] = cached
-        rep = cached[1]
-        ratio = (rep.get("ratios") or {}).get(student, {}).get(language)
+        rep, teacher = self._language_report(student)
+        ratio = (rep.get("ratios") or {}).get(student, {}).get(language) if rep else None
         if not ratio:
             return None
-        return {**ratio, "teacher": info.teacher, "group": rep["languages"].get(language, {}).get("group", "")}
+        return {**ratio, "teacher": teacher, "group": rep["languages"].get(language, {}).get("group", "")}
+
+    def _language_report(self, student: str) -> tuple[dict | None, str | None]:
+        """The student's every-language report and its teacher. Which teacher and file is looked up
+        at most every BACKEND_CHECK_S per student; the file is re-read only when it changes."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._report_paths.get(student)
+        if hit is None or now - hit[0] >= BACKEND_CHECK_S:
+            teacher = path = None
+            try:
+                info = read_info(zoo_checkpoint(self.require_offered(student, zoo_only=True)))
+                if info.role == "student" and info.teacher:
+                    teacher, path = info.teacher, default_out(student, "test", info.teacher) / "multilingual.json"
+            except (ValueError, FileNotFoundError, KeyError, OSError):
+                pass
+            hit = (now, teacher, path)
+            with self._lock:
+                self._report_paths[student] = hit
+        _, teacher, path = hit
+        if path is None:
+            return None, teacher
+        try:
+            stamp = path.stat().st_mtime
+            with self._lock:
+                cached = self._reports.get(path)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, json.loads(path.read_text(encoding="utf-8")))
+                with self._lock:
+                    self._reports[path] = cached
+        except (OSError, ValueError):
+            return None, teacher
+        return cached[1], teacher
 
     def language_note(self, query: str, student: str) -> tuple[str, str]:
         """(the query's language, the student's measured ratio there): two short Markdown lines."""

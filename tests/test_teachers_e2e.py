@@ -45,7 +45,11 @@ def test_reports_card_and_baseline(small_teacher):
     for png in ("emoji_t2i.png", "flag_t2i.png", "vqa_photo.png"):
         assert (path / "reports" / "test" / png).read_bytes()[:4] == b"\x89PNG"
     card = (path / "README.md").read_text()
-    assert card.startswith("---\nlanguage:\n") and "base_model:" in card and "python -m training.teachers" in card
+    from huggingface_hub import ModelCard
+
+    data = ModelCard(card).data  # the front matter as the hub reads it
+    assert card.startswith("---\n") and data.language and data.base_model and data.license == "other"
+    assert "python -m training.teachers" in card and "## Licences" in card
     cfg = json.loads((path / "lingualens.json").read_text())
     assert cfg["meta"]["training"]["best_epoch"] >= 1 and cfg["family"] == "siglip"
 
