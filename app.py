@@ -160,6 +160,35 @@ def tolerant_image(gr, **kwargs):
     return image
 
 
+def path_gallery(gr, **kwargs):
+    """A gallery whose answers are built in the calling thread. Gradio 6.17's `Gallery.postprocess`
+    starts a thread pool for every answer (three threads for eight file paths) although a path
+    needs no work: 2.4 ms a panel idle and more under load, against 0.15 ms for the same
+    `GalleryData` built directly (tested equal). Anything but plain local file paths goes to
+    Gradio's own code. Wrapped on the instance, like `tolerant_image`."""
+    from gradio.components.gallery import GalleryData, GalleryImage
+    from gradio.data_classes import ImageData
+    from gradio_client.utils import get_mimetype
+
+    gallery = gr.Gallery(**kwargs)
+    threaded = gallery.postprocess
+
+    def plain(item) -> bool:
+        return (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)
+                and (item[1] is None or isinstance(item[1], str)) and "://" not in item[0]
+                and not item[0].lower().endswith(".svg") and "video" not in (get_mimetype(item[0]) or ""))
+
+    def postprocess(value):
+        if not value or isinstance(value, str) or not all(plain(item) for item in value):
+            return threaded(value)
+        return GalleryData(root=[GalleryImage(image=ImageData(path=path, url=None, orig_name=Path(path).name,
+                                                              mime_type=get_mimetype(path)), caption=caption)
+                                 for path, caption in value])
+
+    gallery.postprocess = postprocess
+    return gallery
+
+
 def build_ui(service, teacher: str, student: str):
     import gradio as gr
 
@@ -266,10 +295,10 @@ def build_ui(service, teacher: str, student: str):
             with gr.Row():
                 with gr.Column():
                     t_label = gr.Markdown()
-                    t_gal = gr.Gallery(label="Teacher", columns=4, height=420, elem_id="teacher-gallery")
+                    t_gal = path_gallery(gr, label="Teacher", columns=4, height=420, elem_id="teacher-gallery")
                 with gr.Column():
                     s_label = gr.Markdown(elem_id="student-label")
-                    s_gal = gr.Gallery(label="Student", columns=4, height=420, elem_id="student-gallery")
+                    s_gal = path_gallery(gr, label="Student", columns=4, height=420, elem_id="student-gallery")
             ov = gr.Markdown(elem_id="overlap-line")
             outs = [message, t_gal, s_gal, t_label, s_label, ov]
             for trigger in (go.click, query.submit):
@@ -286,11 +315,11 @@ def build_ui(service, teacher: str, student: str):
             with gr.Row():
                 with gr.Column():
                     it_label = gr.Markdown()
-                    it_gal = gr.Gallery(label="Teacher", columns=4, height=320, elem_id="image-teacher-gallery")
+                    it_gal = path_gallery(gr, label="Teacher", columns=4, height=320, elem_id="image-teacher-gallery")
                     it_caps = gr.Markdown()
                 with gr.Column():
                     is_label = gr.Markdown()
-                    is_gal = gr.Gallery(label="Student", columns=4, height=320, elem_id="image-student-gallery")
+                    is_gal = path_gallery(gr, label="Student", columns=4, height=320, elem_id="image-student-gallery")
                     is_caps = gr.Markdown()
             i_ov = gr.Markdown()
             go_img.click(do_image, [image, t_dd, s_dd, backend, k, lang, session],
@@ -299,7 +328,7 @@ def build_ui(service, teacher: str, student: str):
             gr.Markdown("Add up to 50 images (≤ 20 MB, ≤ 50 MP each) to a gallery only this browser session sees.")
             files = gr.File(file_count="multiple", file_types=["image"], label="Images")
             up_msg = gr.Markdown()
-            up_gal = gr.Gallery(label="My gallery", columns=6, height=240)
+            up_gal = path_gallery(gr, label="My gallery", columns=6, height=240)
             files.upload(do_upload, [files, session], [session, up_msg, up_gal], api_visibility="private")
         with gr.Tab("Zoo"):
             zoo_dd = gr.Dropdown(teachers + students, value=student or teacher, label="Model", elem_id="zoo-model")

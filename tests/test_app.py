@@ -302,3 +302,20 @@ def test_browser_names_the_query_language_beside_the_results(server):
     student_label, line = search_notes(server, "แมว")
     assert "Query language: Thai (th), from its script" in line
     assert "Thai: not measured" in student_label  # the tiny student has no every-language report
+
+
+def test_path_gallery_answers_exactly_like_gradios_gallery(small_corpus, tmp_path):
+    import gradio as gr
+    import numpy as np
+
+    from app import path_gallery
+
+    images = sorted(str(p) for p in (small_corpus / "images").rglob("*.png"))[:8]
+    svg = tmp_path / "x.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>')
+    with gr.Blocks():
+        ours, theirs = path_gallery(gr), gr.Gallery()
+    cases = [[(p, f"caption {i}") for i, p in enumerate(images)], [(images[0], None)], [], None,
+             [(str(svg), "svg")], [(np.zeros((4, 4, 3), np.uint8), "array")], images[:2]]
+    for value in cases:  # file paths built directly; anything else through Gradio's own code
+        assert ours.postprocess(value).model_dump() == theirs.postprocess(value).model_dump(), value
