@@ -403,7 +403,8 @@ class SearchService:
         cfg = read_config(path)
         card = (path / "README.md").read_text()
         body = card.split("---", 2)[2] if card.startswith("---") else card
-        plots = sorted(str(p) for p in (path / "reports" / "test").glob("*.png"))
+        # the build's quick comparison (reports/test) and the every-language report beside it
+        plots = sorted(str(p) for p in (path / "reports").glob("*/*.png"))
         export = safe_child(export_dir(), name, "model name")
         onnx = read_export_config(export) if is_export(export) else None
         return {"card": body, "plots": plots, "parameters": cfg.get("parameters", {}), "onnx": onnx,
