@@ -13,6 +13,10 @@ from __future__ import annotations
 import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # never phone home
+# Gradio 6.17 rebuilds a pandas summary of every event it has ever served after each event
+# (GRADIO_ANALYTICS_CACHE_FREQUENCY=1), so an answer's cost grows with uptime (results/gradio_overheads.md:
+# 4 ms after 5,000 queries, 34 ms after 50,000). It only feeds Gradio's monitoring page: never rebuild it.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**12))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the app never downloads; hub names only when a user asks elsewhere
 
 # after the environment above: huggingface_hub and gradio read it when first imported
@@ -163,9 +167,9 @@ def tolerant_image(gr, **kwargs):
 def path_gallery(gr, **kwargs):
     """A gallery whose answers are built in the calling thread. Gradio 6.17's `Gallery.postprocess`
     starts a thread pool for every answer (three threads for eight file paths) although a path
-    needs no work: 2.4 ms a panel idle and more under load, against 0.15 ms for the same
-    `GalleryData` built directly (tested equal). Anything but plain local file paths goes to
-    Gradio's own code. Wrapped on the instance, like `tolerant_image`."""
+    needs no work: 1.1 ms a panel idle and more under load, against 0.1 ms for the same
+    `GalleryData` built directly (tested equal; results/gradio_overheads.md). Anything but plain
+    local file paths goes to Gradio's own code. Wrapped on the instance, like `tolerant_image`."""
     from gradio.components.gallery import GalleryData, GalleryImage
     from gradio.data_classes import ImageData
     from gradio_client.utils import get_mimetype
@@ -363,6 +367,24 @@ def build_ui(service, teacher: str, student: str):
     return demo
 
 
+def forget_finished_events(demo, keep: int = 1000, every_s: float = 60.0) -> None:
+    """Gradio keeps a record of every event it has served (`Queue.event_analytics`) for as long as
+    it runs; drop finished ones beyond the last `keep`, so memory does not grow with uptime."""
+    while True:
+        time.sleep(every_s)
+        trim_event_records(getattr(demo, "_queue", None), keep)
+
+
+def trim_event_records(queue, keep: int) -> int:
+    records = getattr(queue, "event_analytics", None)
+    if not isinstance(records, dict) or len(records) <= keep:
+        return 0
+    finished = [k for k, v in list(records.items())[:-keep] if v.get("status") in ("success", "failed", "cancelled")]
+    for k in finished:
+        records.pop(k, None)
+    return len(finished)
+
+
 def pick(preferred: str, available: list[str]) -> str | None:
     return preferred if preferred in available else (available[0] if available else None)
 
@@ -427,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                             prevent_thread_lock=True, quiet=True, footer_links=["api"])
     ready = time.perf_counter() - STARTED
     threading.Thread(target=service.warm_language_guesser, name="language-guesser", daemon=True).start()
+    threading.Thread(target=forget_finished_events, args=(demo,), name="gradio-analytics", daemon=True).start()
     if not args.no_build:  # a --no-build start (tests, custom models) says nothing about the default app
         record_startup(ready, built)
         builder = build_rest_in_background(record=True)

@@ -74,3 +74,15 @@ def test_the_real_child_reports_status_lines_and_a_failure_it_cannot_get_past():
     assert out.returncode == 1
     assert lines[0].startswith("distilling the default student")
     assert lines[-1].startswith("background build stopped: PermissionError") and "not writable" in lines[-1]
+
+
+def test_gradio_event_records_are_trimmed_to_the_last_finished_ones():
+    from types import SimpleNamespace
+
+    records = {str(i): {"status": "success" if i % 10 else "processing"} for i in range(3000)}
+    queue = SimpleNamespace(event_analytics=records)
+    removed = app.trim_event_records(queue, keep=1000)
+    assert removed == 1800 and len(records) == 1200  # 2000 old ones, of which 200 still running are kept
+    assert all(v["status"] == "processing" for k, v in records.items() if int(k) < 2000)
+    assert app.trim_event_records(queue, keep=5000) == 0 and app.trim_event_records(None, 10) == 0
+    assert os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] == str(10**12)  # set before gradio is imported
