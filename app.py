@@ -32,7 +32,7 @@ from pathlib import Path
 
 from core.constants import DEFAULT_LOSSES, FAMILIES, student_name, teacher_name
 from core.io import atomic_write_json
-from core.paths import corpus_dir, downloads_dir, export_dir, zoo_dir
+from core.paths import corpus_dir, downloads_dir, export_dir, export_path, zoo_dir
 from export.onnx import export_model
 from export.runtime import is_export
 from search.build_index import IndexBuildError
@@ -83,7 +83,7 @@ def background_build(app_age_s: float | None = None) -> int:
         # students first (the student panel's default); then teachers, so both panels can run ONNX
         exports = [student_name(family, "half", loss) for loss in DEFAULT_LOSSES for family in FAMILIES]
         for name in exports + [teacher_name(family) for family in FAMILIES]:
-            if not is_export(export_dir() / name):
+            if not is_export(export_path(name)):
                 status(f"exporting {name} to ONNX (fp32 + gated int8) …")
                 export_model(name, int8=True)
         for name in exports:  # the cards' every-language tables, and the app's "keeps 0.93 in Thai"
@@ -180,14 +180,17 @@ def path_gallery(gr, **kwargs):
     def plain(item) -> bool:
         return (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)
                 and (item[1] is None or isinstance(item[1], str)) and "://" not in item[0]
-                and not item[0].lower().endswith(".svg") and "video" not in (get_mimetype(item[0]) or ""))
+                and not item[0].lower().endswith(".svg"))
 
     def postprocess(value):
         if not value or isinstance(value, str) or not all(plain(item) for item in value):
             return threaded(value)
+        items = [(path, caption, get_mimetype(path)) for path, caption in value]
+        if any("video" in (mime or "") for _, _, mime in items):
+            return threaded(value)
         return GalleryData(root=[GalleryImage(image=ImageData(path=path, url=None, orig_name=Path(path).name,
-                                                              mime_type=get_mimetype(path)), caption=caption)
-                                 for path, caption in value])
+                                                              mime_type=mime), caption=caption)
+                                 for path, caption, mime in items])
 
     gallery.postprocess = postprocess
     return gallery

@@ -13,8 +13,6 @@ them in the app, use `python -m search.build_index` instead (resumable, sharded,
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from core.feature_cache import cached_features
 from core.index import GalleryIndex
 from core.io import load_image
 from export.runtime import OnnxEncoder, is_export
-from search.build_index import embed_images, image_tower_files, list_images
+from search.build_index import embed_images, fingerprint, image_tower_files, list_images
 from zoo import load_model
 
 __all__ = ["ImageSearch"]
@@ -32,8 +30,7 @@ __all__ = ["ImageSearch"]
 
 def _image_key(encoder: Any, model: str) -> str:
     """What the cached folder embeddings belong to: the image tower's file hashes where known."""
-    image = image_tower_files(encoder) or {"model": model}
-    return hashlib.sha256(json.dumps(image, sort_keys=True).encode()).hexdigest()[:16]
+    return fingerprint(image_tower_files(encoder) or {"model": model})[:16]
 
 
 class ImageSearch:

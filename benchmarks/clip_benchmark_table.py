@@ -23,7 +23,7 @@ from core.paths import cache_dir, export_dir
 from export.clip_benchmark import main as clip_benchmark_main
 from export.runtime import OnnxEncoder
 from training.data.to_clip_benchmark import export as export_wds
-from training.evaluation.external import evaluate_dataset
+from training.evaluation.external import evaluate_dataset, recall_keys
 from zoo import load_model
 
 from .common import machine, table, write_results
@@ -63,9 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         for model, runtime in variants:
             theirs = clip_benchmark_metrics(model, runtime, dataset)
             ours = evaluate_dataset(ours_models[(model, runtime)], dataset, ks=KS)
-            keys = [f"{side}_retrieval_recall@{k}" for side in ("image", "text") for k in KS]
             # equal but for exact ties, which CLIP_benchmark's topk breaks arbitrarily and ours counts as lost
-            same = all(ours[k] - 1e-6 <= theirs[k] <= ours[f"{k}_if_ties_won"] + 1e-6 for k in keys)
+            same = all(ours[k] - 1e-6 <= theirs[k] <= ours[f"{k}_if_ties_won"] + 1e-6 for k in recall_keys(KS))
             data["languages"][lang]["results"][f"{model} ({runtime})"] = {"clip_benchmark": theirs, "lingualens": ours,
                                                                            "same": same}
             ci = ours["image_retrieval_recall@10_interval"]

@@ -11,23 +11,16 @@ Writes results/gradio_overheads.{md,json}. Medians of repeated calls on an idle 
 """
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 from core.paths import corpus_dir
+from training.evaluation.cost import median_seconds
 
 from .common import machine, table, write_results
 
 
 def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 3)
+    return round(1000 * median_seconds(fn, repeats=repeats, warmup=1), 3)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,3 +84,8 @@ def safe_child(root: Path, name: str, what: str = "name") -> Path:
 def zoo_checkpoint(name: str) -> Path:
     """Where a zoo model named `name` lives; refuses names that would leave the zoo."""
     return safe_child(zoo_dir(), name, "model name")
+
+
+def export_path(name: str) -> Path:
+    """Where the ONNX export of a model named `name` lives; refuses names that would leave the exports."""
+    return safe_child(export_dir(), name, "model name")

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from core.paths import export_dir, safe_child
+from core.paths import export_path
 from core.text import clean_text
 from zoo import load_model
 
@@ -95,28 +95,21 @@ class OnnxModel(nn.Module):
     def __init__(self, encoder: OnnxEncoder):
         super().__init__()
         self.encoder = encoder
-
-        def tokenize(texts: list[str]) -> dict[str, np.ndarray]:
-            enc = encoder.tokenizer.encode_batch([encoder.prefix + t for t in texts])
-            return {"input_ids": np.array([e.ids for e in enc], np.int64),
-                    "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
-
-        self.tokenizer = _StackedTokenizer(tokenize, tuple(encoder.text_inputs))
+        self.tokenizer = _StackedTokenizer(encoder.tokenize, tuple(encoder.text_inputs))
 
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         feed = {k: v.cpu().numpy() for k, v in self.tokenizer.unstack(tokens).items()}
-        return torch.from_numpy(self.encoder.text_session.run(None, feed)[0]).float()
+        return torch.from_numpy(self.encoder.run_text(feed)).float()
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
-        out = self.encoder.image_session.run(None, {"pixel_values": pixels.cpu().numpy().astype(np.float32)})[0]
-        return torch.from_numpy(out).float()
+        return torch.from_numpy(self.encoder.run_image(pixels.cpu().numpy())).float()
 
 
 def _export_path(model_name: str) -> Path:
     path = Path(model_name).expanduser()
     if is_export(path):
         return path
-    found = safe_child(export_dir(), model_name, "model name")
+    found = export_path(model_name)
     if not is_export(found):
         raise FileNotFoundError(f"no ONNX export of {model_name!r} (make one: python -m export.onnx --model {model_name} --int8)")
     return found

@@ -34,12 +34,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.io import atomic_dir, atomic_write_json, atomic_write_text, sha256_file
-from core.paths import export_dir, safe_child
+from core.paths import export_path
 from training.data.corpus import default_corpus_path, load_corpus
 from training.data.photos import PHOTOS
 from training.evaluation.multilingual import HEADLINE as ML_HEADLINE
 from training.evaluation.multilingual import evaluate_multilingual
 from zoo import load_model
+from zoo.card import onnx_tables
 from zoo.image_tower import TimmImageTower
 from zoo.info import info_of
 from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
@@ -268,7 +269,7 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
     model = load_model(ref)
     check_supported(model)
     name = model.name or Path(ref).name
-    out = Path(out) if out else safe_child(export_dir(), name, "model name")
+    out = Path(out) if out else export_path(name)
     started = time.perf_counter()
     with atomic_dir(out) as tmp:
         export_towers(model, tmp)
@@ -314,21 +315,14 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
 
 
 def export_card(config: dict) -> str:
-    sizes = config.get("sizes_bytes", {})
-    p = config.get("parity_fp32", {})
     int8 = config.get("int8", {})
     lines = [f"# {config['name']} — ONNX export", "",
              "Self-contained: needs only `onnxruntime`, `tokenizers`, `numpy` and `Pillow`.", "",
-             "| file | MB |", "| --- | ---: |"] + [f"| {k} | {v / 1e6:.1f} |" for k, v in sorted(sizes.items())] + [
-        "", f"PyTorch vs onnxruntime (fp32), max abs difference: text {p.get('text_max_abs_diff', float('nan')):.2e}, "
-            f"image {p.get('image_max_abs_diff', float('nan')):.2e} (limit {PARITY_ATOL}).", "",
-        f"int8 (`text.int8.onnx`: int8 MatMuls per output channel, embedding tables in 4 bits per block of "
-        f"{GATHER_BLOCK}; onnxruntime quantization): {int8.get('reason', 'not requested')}."]
-    if "groups" in int8:
-        lines += ["", "| val text→image R@10 | languages | fp32 | int8 | drop |", "| --- | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {g} | {v['languages']} | {v['fp32']:.3f} | {v['int8']:.3f} | {v['drop']:+.3f} |"
-                  for g, v in int8["groups"].items()]
-    lines += ["", "## Use without LinguaLens", "", "```python", RAW_SNIPPET.strip(), "```", ""]
+             *onnx_tables(config), "", f"Parity limit: {PARITY_ATOL}.", "",
+             f"int8 (`text.int8.onnx`: int8 MatMuls per output channel, embedding tables in 4 bits per block of "
+             f"{GATHER_BLOCK}; onnxruntime quantization)"
+             + ("." if int8.get("groups") else f": {int8.get('reason', 'not requested')}."),
+             "", "## Use without LinguaLens", "", "```python", RAW_SNIPPET.strip(), "```", ""]
     return "\n".join(lines)
 
 

@@ -118,14 +118,21 @@ class OnnxEncoder:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return np.zeros((0, self.embed_dim), np.float32)
-        out = []
-        for start in range(0, len(texts), batch_size):
-            chunk = [self.prefix + clean_text(str(t)) for t in texts[start:start + batch_size]]
-            enc = self.tokenizer.encode_batch(chunk)
-            feed = {"input_ids": np.array([e.ids for e in enc], np.int64),
-                    "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
-            out.append(self.text_session.run(None, {k: feed[k] for k in self.text_inputs})[0])
+        out = [self.run_text(self.tokenize(texts[start:start + batch_size])) for start in range(0, len(texts), batch_size)]
         return np.concatenate(out).astype(np.float32)
+
+    def tokenize(self, texts: list) -> dict[str, np.ndarray]:
+        """The text graph's inputs for `texts`: cleaned, prefixed, padded to the longest."""
+        enc = self.tokenizer.encode_batch([self.prefix + clean_text(str(t)) for t in texts])
+        feed = {"input_ids": np.array([e.ids for e in enc], np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
+        return {k: feed[k] for k in self.text_inputs}
+
+    def run_text(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        return self.text_session.run(None, feed)[0]
+
+    def run_image(self, pixels: np.ndarray) -> np.ndarray:
+        return self.image_session.run(None, {"pixel_values": np.asarray(pixels, np.float32)})[0]
 
     def encode_image(self, images: Any, batch_size: int = 32) -> np.ndarray:
         images = list(images) if isinstance(images, (list, tuple)) else [images]
@@ -133,8 +140,7 @@ class OnnxEncoder:
             return np.zeros((0, self.embed_dim), np.float32)
         out = []
         for start in range(0, len(images), batch_size):
-            pixels = self.preprocess.batch(images[start:start + batch_size])
-            out.append(self.image_session.run(None, {"pixel_values": pixels})[0])
+            out.append(self.run_image(self.preprocess.batch(images[start:start + batch_size])))
         return np.concatenate(out).astype(np.float32)
 
     def num_parameters(self) -> dict[str, int]:

@@ -45,6 +45,15 @@ def list_images(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def fingerprint(obj) -> str:
+    """A stable SHA-256 of a JSON-able value: how image-tower files become a cache or index key."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _image_files(files: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in files.items() if k.startswith("image")}
+
+
 def image_identity(name: str) -> str:
     """What makes two models' image vectors the same: the hashes of the image-tower files of the
     zoo checkpoint (students share their teacher's, byte for byte)."""
@@ -52,17 +61,17 @@ def image_identity(name: str) -> str:
         files = read_config(zoo_checkpoint(name)).get("files", {})
     except (OSError, ValueError) as exc:
         raise IndexBuildError(f"{name} is not a zoo checkpoint with recorded file hashes ({exc})") from exc
-    image = {k: v for k, v in files.items() if k.startswith("image")}
+    image = _image_files(files)
     if not image:
         raise IndexBuildError(f"{name}'s checkpoint records no image-tower files")
-    return hashlib.sha256(json.dumps(image, sort_keys=True).encode()).hexdigest()
+    return fingerprint(image)
 
 
 def image_tower_files(encoder) -> dict[str, str]:
     """The recorded hashes of a loaded model's or export's image-tower files (all its files when
     none is named image*; empty when it records none): what its image vectors depend on."""
     files = (info_of(encoder).config or getattr(encoder, "config", None) or {}).get("files") or {}
-    return {k: v for k, v in files.items() if k.startswith("image")} or dict(files)
+    return _image_files(files) or dict(files)
 
 
 def _listing(out: Path, root: Path, restart: bool) -> list[str]:

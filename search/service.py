@@ -22,7 +22,7 @@ from core.feature_cache import cached_features
 from core.index import GalleryIndex
 from core.io import ImageError, atomic_path, load_image
 from core.languages import english_name, normalize_language
-from core.paths import export_dir, safe_child, zoo_checkpoint
+from core.paths import export_path, zoo_checkpoint
 from export.runtime import OnnxEncoder, is_export, read_export_config
 from training.data.corpus import corpus_hash, default_corpus_path, load_corpus
 from training.evaluate import default_out
@@ -31,7 +31,7 @@ from zoo.checkpoint import read_config, read_info
 from zoo.factory import local_zoo_names, registered, status
 from zoo.registry import UnknownModelError
 
-from .build_index import image_identity, image_tower_files, read_index
+from .build_index import fingerprint, image_identity, image_tower_files, read_index
 from .language_id import LanguageGuess, LanguageGuesser
 
 BACKENDS = ("PyTorch", "ONNX", "ONNX int8")
@@ -83,6 +83,7 @@ class SearchService:
         self._report_paths: dict[str, tuple[float, str | None, Path | None]] = {}  # student -> (when, teacher, report)
         self._reports: dict[Path, tuple[float, dict]] = {}  # every-language reports: (mtime, content)
         self._guesser: LanguageGuesser | None = None
+        self._zoo_listing: tuple[float, dict[str, list[str]]] | None = None  # (when, zoo_models())
         self.user_index = None
         if user_index is not None:
             meta, index = read_index(user_index)
@@ -120,7 +121,7 @@ class SearchService:
             if backend == "PyTorch":
                 model = load_model(name)
             else:
-                path = safe_child(export_dir(), name, "model name")
+                path = export_path(name)
                 if not path.is_dir():
                     raise FileNotFoundError(f"no ONNX export of {name} yet (python -m export.onnx --model {name} --int8)")
                 model = OnnxEncoder(path, variant="int8" if backend == "ONNX int8" else "fp32", threads=self.onnx_threads)
@@ -140,7 +141,7 @@ class SearchService:
         since = self._backends.get(key)
         if since is not None and time.monotonic() - since < BACKEND_CHECK_S:
             return True
-        path = safe_child(export_dir(), self.require_offered(name), "model name")
+        path = export_path(self.require_offered(name))
         ok = is_export(path) and (backend != "ONNX int8" or bool(read_export_config(path).get("int8", {}).get("published")))
         if ok:
             self._backends[key] = time.monotonic()
@@ -185,11 +186,9 @@ class SearchService:
         image_files = image_tower_files(encoder)
         if not image_files:
             return encoder.encode_image(self.gallery)
-        import hashlib
-
         # Keyed on the image weights alone: a student shares its teacher's image tower, so it
         # shares the teacher's gallery embeddings instead of recomputing them on its first query.
-        ident = hashlib.sha256(json.dumps([image_files, backend, corpus_hash(self.root)], sort_keys=True).encode()).hexdigest()[:16]
+        ident = fingerprint([image_files, backend, corpus_hash(self.root)])[:16]
         return cached_features(f"gallery-{ident}", self.gallery, lambda b: encoder.encode_image(b), 32,
                                "gallery embeddings", False)
 
@@ -391,12 +390,20 @@ class SearchService:
         return kept, messages
 
     # -- zoo ---------------------------------------------------------------------------
-    @staticmethod
-    def zoo_models() -> dict[str, list[str]]:
+    def zoo_models(self) -> dict[str, list[str]]:
+        """The zoo's checkpoints by role. Every open page asks every 5 s (new models appear by
+        themselves), so one scan of the zoo — a config read per checkpoint — serves them all for
+        BACKEND_CHECK_S."""
+        now = time.monotonic()
+        with self._lock:
+            if self._zoo_listing is not None and now - self._zoo_listing[0] < BACKEND_CHECK_S:
+                return {role: list(names) for role, names in self._zoo_listing[1].items()}
         out: dict[str, list[str]] = {"teacher": [], "student": [], "baseline": []}
         for name in local_zoo_names():
             out.setdefault(read_info(zoo_checkpoint(name)).role or "student", []).append(name)
-        return out
+        with self._lock:
+            self._zoo_listing = (now, out)
+        return {role: list(names) for role, names in out.items()}
 
     def zoo_entry(self, name: str) -> dict:
         path = zoo_checkpoint(self.require_offered(name, zoo_only=True))
@@ -405,7 +412,7 @@ class SearchService:
         body = card.split("---", 2)[2] if card.startswith("---") else card
         # the build's quick comparison (reports/test) and the every-language report beside it
         plots = sorted(str(p) for p in (path / "reports").glob("*/*.png"))
-        export = safe_child(export_dir(), name, "model name")
+        export = export_path(name)
         onnx = read_export_config(export) if is_export(export) else None
         return {"card": body, "plots": plots, "parameters": cfg.get("parameters", {}), "onnx": onnx,
                 "checkpoint": path, "export": export if onnx else None}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.records import read_manifest
-from training.evaluation.external import DatasetFormatError, evaluate_dataset, recall_report
+from training.evaluation.external import DatasetFormatError, evaluate_dataset, recall_keys, recall_report
 
 LANGUAGES = ("en", "es", "ja")
 KS = (1, 3, 5)
@@ -89,7 +89,7 @@ def clip_benchmark_metrics(tmp_path, *args) -> dict:
 def assert_same(ours: dict, theirs: dict):
     """Equal counts of hits. Ours counts a tie against the query, CLIP_benchmark's torch.topk breaks
     it arbitrarily: the fixtures keep every caption distinct so no two scores tie."""
-    keys = [f"{side}_retrieval_recall@{k}" for side in ("image", "text") for k in KS]
+    keys = recall_keys(KS)
     assert set(keys) <= set(theirs)
     for key in keys:
         assert ours[key] == pytest.approx(theirs[key], abs=1e-6), key  # theirs is float32: 1/36 apart is a whole hit

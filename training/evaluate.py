@@ -35,7 +35,7 @@ from zoo.checkpoint import is_checkpoint
 
 from .data.corpus import default_corpus_path, load_corpus
 from .evaluation.cost import measure_cost
-from .evaluation.external import evaluate_dataset
+from .evaluation.external import evaluate_dataset, recall_keys
 from .evaluation.multilingual import evaluate_multilingual
 from .evaluation.multilingual_report import write_multilingual
 from .evaluation.report import write_report
@@ -122,7 +122,7 @@ def run_dataset(models: list[str], dataset: Path, language: str | None, split: s
     first = next(iter(results.values()))
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(dataset).name}-{language or split}")
     out = out or lingualens_home() / "reports" / "external" / slug
-    keys = [f"{side}_retrieval_recall@{k}" for side in ("image", "text") for k in ks]
+    keys = recall_keys(ks)
     lines = [f"# {Path(dataset).name} ({first['format']}, {language or split}): {first['images']} images, "
              f"{first['captions']} captions", "",
              "CLIP_benchmark's definitions: image_retrieval = text→image, text_retrieval = image→text; "

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from core.io import atomic_write_text
-from core.paths import export_dir, safe_child, zoo_checkpoint
-from zoo.card import model_card
+from core.paths import export_path, zoo_checkpoint
+from zoo.card import model_card, onnx_tables
 from zoo.checkpoint import is_checkpoint, read_config
 
 from .evaluate import default_out
@@ -28,16 +28,11 @@ from .evaluate import run as run_evaluation
 from .evaluation.multilingual import GROUPS, HEADLINE
 from .evaluation.multilingual_report import fmt_ci, verdict
 from .evaluation.multilingual_report import markdown as multilingual_markdown
-from .evaluation.report import markdown
+from .evaluation.report import cost_table, markdown
 from .evaluation.suite import HEADLINE_KEY
 
 DATASET = {"dataset_type": "lingualens/emoji-flags", "dataset_name": "LinguaLens emoji and flags (CLDR captions)",
            "dataset_split": "test"}
-
-
-def multilingual_dir(name: str, teacher: str) -> Path:
-    """Where `python -m training.evaluate --model NAME --compare TEACHER` writes its reports."""
-    return default_out(name, "test", teacher)
 
 
 def evaluated(rep: dict) -> tuple[str, str]:
@@ -69,37 +64,10 @@ def eval_results(rep: dict) -> list:
     return out
 
 
-def int8_section(export: dict) -> str:
-    int8 = export.get("int8") or {}
-    sizes = export.get("sizes_bytes") or {}
-    lines = ["| file | size |", "| --- | ---: |"] + [f"| `{f}` | {b / 1e6:.0f} MB |" for f, b in sorted(sizes.items())]
-    if int8.get("groups"):
-        lines += ["", f"int8 text graph vs fp32, validation-split text→image R@10 by language group "
-                      f"({'published' if int8.get('published') else 'not published'}: {int8.get('reason', '')}):", "",
-                  "| group | languages | fp32 | int8 | drop |", "| --- | ---: | ---: | ---: | ---: |"]
-        for group, g in int8["groups"].items():
-            lines.append(f"| {group} | {g['languages']} | {g['fp32']:.3f} | {g['int8']:.3f} | {g['drop']:.3f} |")
-    parity = export.get("parity_fp32") or {}
-    if parity:
-        lines += ["", "fp32 graphs vs PyTorch, largest absolute difference: "
-                  + ", ".join(f"{k.replace('_max_abs_diff', '')} {v:.1e}" for k, v in parity.items()) + "."]
-    return "\n".join(lines)
-
-
-def cost_section(cost: dict[str, dict], memory: dict[str, float]) -> str:
-    lines = ["| model | text b1 ms | text b32 ms | image b1 ms | checkpoint MB | peak RAM MB (load + 100 queries) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for name, c in cost.items():
-        t, i = c.get("text", {}), c.get("image", {})
-        size = c.get("checkpoint_bytes")
-        lines.append(f"| `{name}` | {t.get('latency_ms_b1', float('nan')):.1f} | {t.get('latency_ms_b32', float('nan')):.1f} | "
-                     f"{i.get('latency_ms_b1', float('nan')):.1f} | {size / 1e6:.0f} | {memory.get(name, '–')} |"
-                     if size else f"| `{name}` | {t.get('latency_ms_b1', float('nan')):.1f} | – | – | – | {memory.get(name, '–')} |")
-    machine = next(iter(cost.values()), {}).get("machine", {})
-    lines += ["", f"PyTorch, measured while the evaluation ran (not a clean benchmark: `python -m benchmarks.speed` "
-                  f"is): {machine.get('cores', '?')} cores, {machine.get('torch_threads', '?')} torch threads, "
-                  f"{machine.get('cpu', '')}. Peak RAM: a fresh process that loads the model and encodes 100 queries."]
-    return "\n".join(lines)
+def cost_section(cost: dict[str, dict], memory: dict[str, int]) -> str:
+    return "\n".join(cost_table(cost, memory) + [
+        "", "PyTorch, measured while the evaluation ran (not a clean benchmark: `python -m benchmarks.speed` is). "
+            "Peak RAM: a fresh process that loads the model and encodes 100 queries."])
 
 
 def peak_memory_mb(ref: str) -> int | None:
@@ -159,7 +127,7 @@ def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[st
     sections["Student vs teacher, validation languages (test split)"] = markdown(
         {teacher: test_teacher, name: test_student}, "per language").split("\n", 2)[2]
     if export:
-        sections["ONNX export: sizes, int8 vs fp32"] = int8_section(export)
+        sections["ONNX export: sizes, int8 vs fp32"] = "\n".join(onnx_tables(export))
     if cost:
         sections["Speed and memory"] = cost_section(cost, memory or {})
     sections["Losses"] = ("FD, ED, SD, MCL and DR follow LinguaLens's definitions (see its README); where the "
@@ -190,7 +158,8 @@ def measured(name: str) -> bool:
     path = zoo_checkpoint(name)
     try:
         teacher = read_config(path)["meta"]["distillation"]["config"]["teacher"]
-        return (multilingual_dir(name, teacher) / "multilingual.json").stat().st_mtime >= (path / "model.safetensors").stat().st_mtime
+        report = default_out(name, "test", teacher) / "multilingual.json"
+        return report.stat().st_mtime >= (path / "model.safetensors").stat().st_mtime
     except (OSError, KeyError, TypeError, ValueError):
         return False
 
@@ -206,7 +175,7 @@ def refresh_card(name: str, evaluate: bool = False, corpus: Path | None = None, 
     if meta.get("role") != "student" or "config" not in distillation:
         raise ValueError(f"{name} is not a distilled student (only students get this card)")
     cfg, teacher = distillation["config"], distillation["config"]["teacher"]
-    out = multilingual_dir(name, teacher)
+    out = default_out(name, "test", teacher)  # where `training.evaluate --model NAME --compare TEACHER` writes
     if evaluate:
         run_evaluation([name, teacher], "test", corpus, None, True, out, progress=progress)
     quick = _read_json(path / "reports" / "test" / "report.json") or {}
@@ -218,7 +187,7 @@ def refresh_card(name: str, evaluate: bool = False, corpus: Path | None = None, 
     refs = dict(zip(evaluated(multilingual), (name, teacher))) if multilingual else {}
     memory = {n: m for n in cost if (m := peak_memory_mb(refs.get(n, n))) is not None} if evaluate else {}
     try:
-        export = _read_json(safe_child(export_dir(), name, "model name") / "lingualens_onnx.json")
+        export = _read_json(export_path(name) / "lingualens_onnx.json")
     except ValueError:
         export = None
     card = student_card(name, cfg, meta.get("languages") or [], config.get("parameters") or {}, quick[name], quick[teacher],

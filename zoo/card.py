@@ -27,6 +27,23 @@ and Unicode-licensed text; whether ShareAlike reaches trained weights is unsettl
 says `license: other` and lists the chain instead of picking one."""
 
 
+def onnx_tables(config: dict) -> list[str]:
+    """An ONNX export's files, fp32 parity and int8 gate (from its `lingualens_onnx.json`): shown
+    by the export's own card and by its model's card."""
+    sizes, parity, int8 = config.get("sizes_bytes") or {}, config.get("parity_fp32") or {}, config.get("int8") or {}
+    lines = ["| file | MB |", "| --- | ---: |"] + [f"| `{f}` | {b / 1e6:.1f} |" for f, b in sorted(sizes.items())]
+    if parity:
+        lines += ["", "fp32 graphs vs PyTorch (onnxruntime), largest absolute difference: "
+                  + ", ".join(f"{k.replace('_max_abs_diff', '')} {v:.1e}" for k, v in sorted(parity.items())) + "."]
+    if int8.get("groups"):
+        lines += ["", f"int8 text graph vs fp32, validation-split text→image R@10 by language group "
+                      f"({'published' if int8.get('published') else 'not published'}: {int8.get('reason', '')}):", "",
+                  "| group | languages | fp32 | int8 | drop |", "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {g} | {v['languages']} | {v['fp32']:.3f} | {v['int8']:.3f} | {v['drop']:.3f} |"
+                  for g, v in int8["groups"].items()]
+    return lines
+
+
 def _finite(metrics: dict[str, Any] | None) -> dict[str, float]:
     return {k: round(float(v), 4) for k, v in (metrics or {}).items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))}

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .bootstrap import concept_weights, estimate, per_concept, resampled_means
-from .retrieval import first_hit_ranks
+from .retrieval import first_hit_rank_range
 
 IMAGE_EXTENSIONS = ("webp", "png", "jpg", "jpeg")
 XM3600_CAPTIONS = "captions.jsonl"
@@ -116,6 +116,11 @@ def load_dataset(root: Path, language: str | None = None, split: str = "test") -
     return (*read_wds_retrieval(root, split), kind)
 
 
+def recall_keys(ks: Sequence[int]) -> list[str]:
+    """CLIP_benchmark's names: text→image first, then image→text, each for every k."""
+    return [f"{side}_retrieval_recall@{k}" for side in ("image", "text") for k in ks]
+
+
 def recall_report(text_emb: np.ndarray, image_emb: np.ndarray, captions: Sequence[Sequence[str]],
                   ks: Sequence[int] = (1, 5, 10), n_boot: int = 1000) -> dict[str, Any]:
     """CLIP_benchmark's recall keys with the point value, plus `{key}_interval` (95%, over images)."""
@@ -126,12 +131,10 @@ def recall_report(text_emb: np.ndarray, image_emb: np.ndarray, captions: Sequenc
     depth = max(ks)
     images_of = [{int(i)} for i in owner]
     texts_of = [set(np.flatnonzero(owner == i).tolist()) for i in range(len(captions))]
-    t2i = first_hit_ranks(text_emb, image_emb, images_of, depth)
-    i2t = first_hit_ranks(image_emb, text_emb, texts_of, depth)
     # exact ties (identical images: some flags are the same picture) are counted against the query;
-    # CLIP_benchmark's torch.topk breaks them arbitrarily, so its value lies between ours and this
-    t2i_won = first_hit_ranks(text_emb, image_emb, images_of, depth, ties_won=True)
-    i2t_won = first_hit_ranks(image_emb, text_emb, texts_of, depth, ties_won=True)
+    # CLIP_benchmark's torch.topk breaks them arbitrarily, so its value lies between ours and "won"
+    t2i, t2i_won = first_hit_rank_range(text_emb, image_emb, images_of, depth)
+    i2t, i2t_won = first_hit_rank_range(image_emb, text_emb, texts_of, depth)
     weights = concept_weights(len(captions), n_boot)
     out: dict[str, Any] = {"images": len(captions), "captions": int(len(owner))}
     for k in ks:

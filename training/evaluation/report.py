@@ -100,17 +100,24 @@ def markdown(reports: dict[str, dict], title: str) -> str:
     # cost
     costs = {n: reports[n].get("cost") for n in names if reports[n].get("cost")}
     if costs:
-        lines += ["", "## Cost", "", "| model | text params | image params | checkpoint MB | text ms b1 | text ms b32 | captions/s |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for n, c in costs.items():
-            p, t = c.get("parameters", {}), c.get("text", {})
-            size = c.get("checkpoint_bytes")
-            lines.append(f"| {n} | {p.get('text', 0):,} | {p.get('image', 0):,} | "
-                         f"{_f(size / 1e6, 1) if size else '–'} | {_f(t.get('latency_ms_b1'), 1)} | "
-                         f"{_f(t.get('latency_ms_b32'), 1)} | {_f(t.get('throughput_per_s'), 0)} |")
-        m = next(iter(costs.values()))["machine"]
-        lines += ["", f"Measured on {m['cores']} cores ({m['cpu']}), torch {m['torch']}, {m['torch_threads']} threads."]
+        lines += ["", "## Cost", "", *cost_table(costs)]
     return "\n".join(lines) + "\n"
+
+
+def cost_table(costs: dict[str, dict], memory: dict[str, int] | None = None) -> list[str]:
+    """`measure_cost` results as a table (with a peak-RAM column when `memory` is given) and the machine."""
+    head = "| model | text params | image params | checkpoint MB | text ms b1 | text ms b32 | captions/s | image ms b1 |"
+    lines = [head + (" peak RAM MB (load + 100 queries) |" if memory is not None else ""),
+             "| --- |" + " ---: |" * (7 + (memory is not None))]
+    for n, c in costs.items():
+        p, t, i = c.get("parameters", {}), c.get("text", {}), c.get("image", {})
+        size = c.get("checkpoint_bytes")
+        lines.append(f"| {n} | {p.get('text', 0):,} | {p.get('image', 0):,} | "
+                     f"{_f(size / 1e6, 1) if size else '–'} | {_f(t.get('latency_ms_b1'), 1)} | "
+                     f"{_f(t.get('latency_ms_b32'), 1)} | {_f(t.get('throughput_per_s'), 0)} | {_f(i.get('latency_ms_b1'), 1)} |"
+                     + (f" {memory.get(n, '–')} |" if memory is not None else ""))
+    m = next(iter(costs.values()))["machine"]
+    return lines + ["", f"Measured on {m['cores']} cores ({m['cpu']}), torch {m['torch']}, {m['torch_threads']} threads."]
 
 
 def plot_per_language(reports: dict[str, dict], path: Path, kind: str = "emoji", direction: str = "t2i",

@@ -23,16 +23,23 @@ BLOCK = 1024  # queries scored at a time: a [1024, gallery] float32 block
 
 
 def first_hit_ranks(queries: np.ndarray, gallery: np.ndarray, positives: Sequence[set[int]],
-                    depth: int = MRR_K, ties_won: bool = False) -> np.ndarray:
+                    depth: int = MRR_K) -> np.ndarray:
     """Per query, the 1-based rank of its first positive within the top `depth`; inf beyond.
     Per-query values are what bootstrap intervals resample. A negative scoring exactly as the best
-    positive is ranked above it (a tie counts against the query) unless `ties_won`."""
+    positive is ranked above it: a tie counts against the query."""
+    return first_hit_rank_range(queries, gallery, positives, depth)[0]
+
+
+def first_hit_rank_range(queries: np.ndarray, gallery: np.ndarray, positives: Sequence[set[int]],
+                         depth: int = MRR_K) -> tuple[np.ndarray, np.ndarray]:
+    """(ranks with every exact tie lost, ranks with every tie won), from one scoring pass: where a
+    negative scores exactly as the best positive, any tie-breaking rule lands between the two."""
     if len(queries) != len(positives):
         raise ValueError(f"{len(queries)} queries but {len(positives)} positive sets")
     if queries.shape[1] != gallery.shape[1]:
         raise ValueError(f"query embeddings are {queries.shape[1]}-d but the gallery's are {gallery.shape[1]}-d; "
                          "queries and gallery must come from the same model")
-    first_hit = np.full(len(queries), np.inf)
+    lost, won = np.full(len(queries), np.inf), np.full(len(queries), np.inf)
     gallery = np.asarray(gallery, np.float32)
     for start in range(0, len(queries), BLOCK):
         scores = np.asarray(queries[start:start + BLOCK], np.float32) @ gallery.T
@@ -43,10 +50,13 @@ def first_hit_ranks(queries: np.ndarray, gallery: np.ndarray, positives: Sequenc
             best = row[pos].max()
             negative = np.ones(len(row), bool)
             negative[pos] = False
-            rank = 1 + int((row > best).sum()) + (0 if ties_won else int((negative & (row == best)).sum()))
+            above = 1 + int((row > best).sum())
+            rank = above + int((negative & (row == best)).sum())
             if rank <= depth:
-                first_hit[qi] = rank
-    return first_hit
+                lost[qi] = rank
+            if above <= depth:
+                won[qi] = above
+    return lost, won
 
 
 def hit_table(first_hit: np.ndarray, ks: Sequence[int] = KS) -> dict[str, np.ndarray]:
