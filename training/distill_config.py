@@ -8,6 +8,7 @@ from core.constants import teacher_name
 from core.languages import EMOJI_LANGUAGES
 
 from .data.selection import DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET
+from .data.word_lists import DEFAULT_WORDS_PER_LANGUAGE
 from .losses.combine import parse_weights
 from .students import RECIPES, StudentRecipe
 from .trainer import TrainConfig
@@ -32,6 +33,7 @@ class DistillConfig:
     text_budget: int = DEFAULT_TEXT_BUDGET  # at most this many distinct training captions (0: all); English kept
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
     train_sources: tuple[str, ...] = DEFAULT_DISTILL_SOURCES  # embedded-corpus caption sources to distill on
+    words_per_language: int = DEFAULT_WORDS_PER_LANGUAGE  # with train source "wordfreq": its top words per language
     corpus: str = ""  # embedded corpus directory (default: $LINGUALENS_HOME/corpus/embedded-v2)
     manifest: str = ""  # a user manifest with parallel captions instead of the embedded corpus
     student_init: str = ""  # HF model dir to start the student from when the teacher's text tower is not HF

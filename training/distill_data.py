@@ -19,6 +19,8 @@ from .data.display_names import SOURCE as DISPLAY_SOURCE
 from .data.display_names import display_name_records
 from .data.selection import cap_training_text, training_texts, training_view
 from .data.split import assign_splits
+from .data.word_lists import SOURCE as WORDS_SOURCE
+from .data.word_lists import self_anchored, word_list_records
 from .data.user import load_manifest
 from .distill_config import DistillConfig
 from .distributed import to_device
@@ -35,7 +37,7 @@ class DistillData:
     t_text: torch.Tensor  # [T, D] teacher text embeddings of `texts`
     v_image: torch.Tensor  # [I, D] image embeddings
     caption_rows: list[list[int]]  # per training concept: rows of its captions
-    english_row: list[int]  # per training concept: row of its English anchor
+    english_row: list[int]  # per training concept: row of its English anchor; -1: each row is its own
     image_row: list[int]  # per training concept: row of its image; -1 for text with no image
     concept_of_row: dict[int, int]
 
@@ -53,7 +55,7 @@ def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path
     else:
         root = Path(cfg.corpus) if cfg.corpus else default_corpus_path()
         corpus = load_corpus(root)
-        known = sorted({r.source for r in corpus} | {DISPLAY_SOURCE})
+        known = sorted({r.source for r in corpus} | {DISPLAY_SOURCE, WORDS_SOURCE})
         unknown = sorted(set(cfg.train_sources) - set(known))
         if unknown:
             raise ValueError(f"unknown caption source(s) {', '.join(unknown)}; this corpus has: {', '.join(known)}")
@@ -61,6 +63,9 @@ def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path
         if DISPLAY_SOURCE in cfg.train_sources:  # text with no image, from babel (not part of the corpus)
             evaluated = {r.caption for r in corpus if r.split in ("val", "test")}
             records += display_name_records({r.language for r in records if r.split == "train"}, exclude=evaluated, log=log)
+        if WORDS_SOURCE in cfg.train_sources:  # frequent words from wordfreq, each its own anchor
+            records += word_list_records({r.language for r in records if r.split == "train"}, cfg.words_per_language,
+                                         exclude={r.caption for r in corpus}, log=log)
     if cfg.manifest and all(r.split == "train" for r in records):
         splits = assign_splits([r.concept for r in records], seed=0)  # no held-out rows given: split by concept
         records = [replace(r, split=splits[r.concept]) for r in records]
@@ -79,12 +84,13 @@ def prepare_data(teacher, cfg: DistillConfig, progress: bool) -> DistillData:
     caption_rows, english_row, image_row = [], [], []
     for recs in by_concept(r for r in records if r.split == "train" and r.kind != "photo").values():
         english = [r for r in recs if r.language == "en"]
-        if not english:
+        anchored_to_self = self_anchored(recs[0].concept)
+        if not english and not anchored_to_self:
             continue  # no anchor: ED/MCL need one, and every embedded concept has one
         caption_rows.append(sorted({tindex[r.caption] for r in recs}))
-        english_row.append(tindex[english[0].caption])
+        english_row.append(-1 if anchored_to_self else tindex[english[0].caption])
         image_row.append(-1 if recs[0].kind == TEXT_ONLY else iindex[recs[0].image])
-    if not caption_rows:
+    if all(row < 0 for row in english_row):
         raise ValueError("no training concepts with an English caption: distillation needs parallel captions "
                          "(one English caption per image, split 'train')")
     concept_of_row = {row: ci for ci, rows in enumerate(caption_rows) for row in rows}

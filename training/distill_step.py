@@ -85,7 +85,7 @@ class DistillStep:
         batch = sorted(np.asarray(batch).tolist(), key=lambda r: data.image_row[data.concept_of_row[r]] < 0)
         concepts = [data.concept_of_row[r] for r in batch]
         rows = torch.tensor(batch)
-        eng = torch.tensor([data.english_row[c] for c in concepts])
+        eng = torch.tensor([data.english_row[c] if data.english_row[c] >= 0 else r for r, c in zip(batch, concepts)])
         img = torch.tensor([data.image_row[c] for c in concepts if data.image_row[c] >= 0], dtype=torch.long)
         texts = [data.texts[r] for r in batch]
         if self.loss.needs_student_english:

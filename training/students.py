@@ -34,10 +34,12 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from core.languages import ALIASES, unicode_script
+from core.languages import unicode_script
 from zoo.checkpoint import load_strict
 from zoo.embeddings import CONFIG_KEY, TailFactorizedEmbedding, mark_config
 from zoo.text_tower import HFTextTower
+
+from .data.word_lists import wordfreq_code
 
 SPECIAL_IDS_KEEP = 8  # the first ids of XLM-R-style vocabularies are specials and punctuation
 
@@ -102,12 +104,10 @@ def vocabulary_texts(languages: Iterable[str], words_per_language: int, extra: I
         return list(extra)
     import wordfreq
 
-    available = set(wordfreq.available_languages())
-    reverse = {v: k for k, v in ALIASES.items() if k in available}  # our 'no' -> wordfreq 'nb'
     texts: list[str] = []
     for lang in sorted(set(languages)):
-        code = lang if lang in available else reverse.get(lang)
-        if code and words_per_language:
+        code = wordfreq_code(lang)
+        if code:
             texts += wordfreq.top_n_list(code, words_per_language)
     return texts + list(extra)
 
