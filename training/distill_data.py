@@ -19,9 +19,9 @@ from .data.display_names import SOURCE as DISPLAY_SOURCE
 from .data.display_names import display_name_records
 from .data.selection import cap_training_text, training_texts, training_view
 from .data.split import assign_splits
+from .data.user import load_manifest
 from .data.word_lists import SOURCE as WORDS_SOURCE
 from .data.word_lists import self_anchored, word_list_records
-from .data.user import load_manifest
 from .distill_config import DistillConfig
 from .distributed import to_device
 from .evaluation.cached import CachedEncoder

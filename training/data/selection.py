@@ -21,6 +21,7 @@ DEFAULT_TRAIN_SOURCES: tuple[str, ...] = ("emoji", "cldr")
 # budget that keeps the first start of the app within minutes (measured in results/vocabulary.md).
 # CLDR display names (`cldr-display`, text with no image) are opt-in: on the validation split they
 # tied with the default while doubling the concepts an epoch visits (results/text_sources.md).
+# wordfreq's frequent words (`wordfreq`, self-anchored text) are opt-in for the same reason.
 DEFAULT_DISTILL_SOURCES: tuple[str, ...] = ("emoji", "cldr", "cldr-name")
 DEFAULT_TEXT_BUDGET = 50_000
 # Photos (source "lingualens", split "ood") are never trained on, but the suite's VQA reads them.
