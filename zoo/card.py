@@ -19,7 +19,7 @@ LICENCE_CHAIN = """| part | source | licence |
 | emoji names and keywords (captions) | Unicode CLDR annotations 48.2 | Unicode License v3 |
 | emoji names (captions) | `emoji` package | BSD |
 | language, territory, script names (distillation text) | CLDR through `babel` | BSD-3-Clause (code), Unicode License v3 (data) |
-| word lists (vocabulary ranking) | `wordfreq` | Apache-2.0 (code), CC BY-SA 4.0 (data) |
+| word lists (vocabulary ranking; distillation text with train source `wordfreq`) | `wordfreq` | Apache-2.0 (code), CC BY-SA 4.0 (data) |
 | LinguaLens code | this repository | MIT |
 
 The weights are derived from MIT and Apache-2.0 models and were trained on CC BY-SA 4.0 images
