@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.constants import student_name, teacher_name
 from core.languages import HELD_OUT_LANGUAGES, english_name
-from core.paths import cache_dir, export_dir
+from core.paths import cache_dir, export_path
 from export.clip_benchmark import main as clip_benchmark_main
 from export.runtime import OnnxEncoder
 from training.data.to_clip_benchmark import export as export_wds
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = export_wds(data_root, args.languages)
     variants = [(args.teacher, "pytorch"), (args.student, "pytorch"), (args.student, "onnx-int8")]
     ours_models = {(args.teacher, "pytorch"): load_model(args.teacher), (args.student, "pytorch"): load_model(args.student),
-                   (args.student, "onnx-int8"): OnnxEncoder(export_dir() / args.student, variant="int8")}
+                   (args.student, "onnx-int8"): OnnxEncoder(export_path(args.student), variant="int8")}
     rows, data = [], {"machine": machine(), "languages": {}, "variants": [f"{m} ({r})" for m, r in variants]}
     for lang in args.languages:
         dataset = data_root / lang

@@ -19,7 +19,7 @@ def test_words_are_grouped_by_rank_in_each_language_wordfreq_has():
     assert all(self_anchored(r.concept) for r in rows) and not self_anchored("emoji:1F408")
     assert {r.source for r in rows} == {SOURCE} and {r.split for r in rows} == {"train"} and {r.image for r in rows} == {""}
     assert said == ["word lists: 10 words in 2 of 3 languages (5 per language; dropped 0 equal to a corpus caption)"]
-    assert wordfreq_code("fil") == "fil" and wordfreq_code("th") is None
+    assert wordfreq_code("tl") == "fil" and wordfreq_code("th") is None  # our Tagalog is its Filipino
 
 
 def test_held_out_languages_bad_sizes_and_corpus_captions_are_kept_out():

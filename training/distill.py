@@ -33,7 +33,7 @@ from zoo.text_tower import HFTextTower
 from .config import add_dataclass_args, from_args
 from .data.corpus import corpus_hash
 from .data.display_names import KIND as TEXT_ONLY
-from .distill_config import DistillConfig, default_train_config, resolve_recipe, student_name
+from .distill_config import DistillConfig, default_train_config, distill_command, resolve_recipe, student_name
 from .distill_data import DistillData, prepare_data, student_encoder, teacher_encoder
 from .distill_step import DistillStep
 from .distributed import barrier, dist_info, on_rank_zero, pick_device
@@ -144,7 +144,7 @@ def save_student(cfg: DistillConfig, student_text, teacher, data: DistillData, t
         corpus_hash="" if cfg.manifest else corpus_hash(data.root),
         frozen_towers={"image": image_frozen} if image_frozen else {}, distillation=training,
         test_summary=test_student["summary"], teacher_test_summary=test_teacher["summary"])
-    command = command or f"python -m training.distill --teacher {cfg.teacher} --recipe {cfg.recipe} --loss {shlex.quote(cfg.loss)}"
+    command = command or distill_command(cfg.teacher, cfg.recipe, cfg.loss)
     student.info.distillation["command"] = command  # the card is rewritten later from what is on disk
     card = student_card(name, asdict(cfg), student.info.languages, student.num_parameters(), test_student, test_teacher,
                         training["student"], command)

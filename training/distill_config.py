@@ -1,6 +1,7 @@
 """What a distillation run is asked to do: `DistillConfig`, its recipe and its student's name."""
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,6 +53,12 @@ def loss_tag(spec: str) -> str:
     if len(weights) == 1 and next(iter(weights.values())) == 1.0:
         return next(iter(weights))
     return "+".join(f"{k}{v:g}" for k, v in weights.items())
+
+
+def distill_command(teacher: str, recipe: str, loss: str) -> str:
+    """The command that rebuilds a student of this teacher, recipe and loss: what a card shows
+    when the exact command line was not recorded."""
+    return f"python -m training.distill --teacher {teacher} --recipe {recipe} --loss {shlex.quote(loss)}"
 
 
 def student_name(cfg: DistillConfig) -> str:

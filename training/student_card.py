@@ -12,17 +12,17 @@ and peak memory. The app's background build does this for the default students.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
 from pathlib import Path
 
-from core.io import atomic_write_text
+from core.io import atomic_write_text, read_json_object
 from core.paths import export_path, zoo_checkpoint
 from zoo.card import model_card, onnx_tables
 from zoo.checkpoint import is_checkpoint, read_config
 
+from .distill_config import distill_command
 from .evaluate import default_out
 from .evaluate import run as run_evaluation
 from .evaluation.multilingual import GROUPS, HEADLINE
@@ -147,8 +147,9 @@ def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[st
 
 
 def _read_json(path: Path) -> dict | None:
+    """A report's JSON object, or None where there is none (yet) or it is unreadable."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json_object(path, ValueError, "report folder")
     except (OSError, ValueError):
         return None
 
@@ -191,8 +192,7 @@ def refresh_card(name: str, evaluate: bool = False, corpus: Path | None = None, 
     except ValueError:
         export = None
     card = student_card(name, cfg, meta.get("languages") or [], config.get("parameters") or {}, quick[name], quick[teacher],
-                        distillation.get("student") or {}, distillation.get("command") or
-                        f"python -m training.distill --teacher {teacher} --recipe {cfg['recipe']} --loss '{cfg['loss']}'",
+                        distillation.get("student") or {}, distillation.get("command") or distill_command(teacher, cfg["recipe"], cfg["loss"]),
                         multilingual=multilingual, export=export, cost=cost or None, memory=memory)
     atomic_write_text(path / "README.md", card)
     return path / "README.md"
