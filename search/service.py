@@ -80,7 +80,7 @@ class SearchService:
         self.max_models, self.onnx_threads = max_models, onnx_threads
         self._identities: dict[str, str] = {}
         self._backends: dict[tuple[str, str], float] = {}  # (name, backend) -> when it was last seen available
-        self._report_paths: dict[str, tuple[float, str | None, Path | None]] = {}  # student -> (when, teacher, report)
+        self._report_paths: dict[str, tuple[float, str | None, Path | None]] = {}  # student -> (when, teacher, report folder)
         self._reports: dict[Path, tuple[float, dict]] = {}  # every-language reports: (mtime, content)
         self._guesser: LanguageGuesser | None = None
         self._zoo_listing: tuple[float, dict[str, list[str]]] | None = None  # (when, zoo_models())
@@ -262,9 +262,19 @@ class SearchService:
         ratio = (rep.get("ratios") or {}).get(student, {}).get(language) if rep else None
         if not ratio:
             return None
-        return {**ratio, "teacher": teacher, "group": rep["languages"].get(language, {}).get("group", "")}
+        return {**ratio, "teacher": teacher, "group": rep["languages"].get(language, {}).get("group", ""),
+                "overlap": self.language_overlap(student, language)}
 
-    def _language_report(self, student: str) -> tuple[dict | None, str | None]:
+    def language_overlap(self, student: str, language: str, kind: str = "keywords") -> dict | None:
+        """How many of the student's top 10 the teacher's top 10 also holds, on the app's gallery, for
+        one-word queries (`kind`) in `language` (test split, 95% interval); None if not measured."""
+        rep, _ = self._language_report(student, "agreement.json")
+        try:
+            return rep["results"]["app"][kind]["per_language"][student][language]["overlap@10"] if rep else None
+        except (KeyError, TypeError):
+            return None
+
+    def _language_report(self, student: str, file: str = "multilingual.json") -> tuple[dict | None, str | None]:
         """The student's every-language report and its teacher. Which teacher and file is looked up
         at most every BACKEND_CHECK_S per student; the file is re-read only when it changes."""
         now = time.monotonic()
@@ -275,15 +285,16 @@ class SearchService:
             try:
                 info = read_info(zoo_checkpoint(self.require_offered(student, zoo_only=True)))
                 if info.role == "student" and info.teacher:
-                    teacher, path = info.teacher, default_out(student, "test", info.teacher) / "multilingual.json"
+                    teacher, path = info.teacher, default_out(student, "test", info.teacher)
             except (ValueError, FileNotFoundError, KeyError, OSError):
                 pass
             hit = (now, teacher, path)
             with self._lock:
                 self._report_paths[student] = hit
-        _, teacher, path = hit
-        if path is None:
+        _, teacher, folder = hit
+        if folder is None:
             return None, teacher
+        path = folder / file
         try:
             stamp = path.stat().st_mtime
             with self._lock:
@@ -311,8 +322,11 @@ class SearchService:
                 parts.append(f"{english_name(lang)}: not measured")
             else:
                 group = f", {r['group']}" if r["group"] else ""
+                agree = r.get("overlap")
+                agree = (f"; shares **{10 * agree['value']:.1f}** of its top 10 with the teacher's on single words"
+                         if agree else "")
                 parts.append(f"{english_name(lang)}: keeps **{r['value']:.2f}** [{r['lo']:.2f}, {r['hi']:.2f}] of "
-                             f"`{r['teacher']}`'s R@10{group}")
+                             f"`{r['teacher']}`'s R@10{group}{agree}")
         return said, f"{student} (test split) — " + "; ".join(parts)
 
     def search_text(self, query: str, teacher: str, student: str, backend: str = "PyTorch", k: int = DEFAULT_K,

@@ -256,6 +256,8 @@ def test_the_query_language_is_named_with_the_students_measured_ratio(service, s
         measured = json.loads((out / "multilingual.json").read_text())["ratios"]["app-student"]["th"]
         said, kept = service.language_note("แมว", "app-student")
         assert f"Thai: keeps **{measured['value']:.2f}** [{measured['lo']:.2f}, {measured['hi']:.2f}] of `app-teacher`'s R@10" in kept
+        overlap = json.loads((out / "agreement.json").read_text())["results"]["app"]["keywords"]["per_language"]["app-student"]["th"]
+        assert f"shares **{10 * overlap['overlap@10']['value']:.1f}** of its top 10 with the teacher's on single words" in kept
         spanish = next(w for r in service.records if r.language == "es" and r.split == "train" for w in r.caption.split()
                        if service.query_language(w).languages == ("es",))  # a word only Spanish captions use
         said, kept = service.language_note(spanish, "app-student")

@@ -15,6 +15,7 @@ import sys
 import time
 
 from core.constants import DEFAULT_LOSSES, FAMILIES, teacher_name
+from core.languages import HELD_OUT_LANGUAGES
 from core.paths import zoo_checkpoint
 from zoo.checkpoint import is_checkpoint, read_config, read_info
 
@@ -35,6 +36,9 @@ def is_current(name: str, chash: str, teacher: str | None = None, log=print) -> 
     info = read_info(path)
     if info.corpus_hash != chash:
         log(f"{name} was built from another corpus: rebuilding it")
+        return False
+    if sorted(info.held_out_languages or []) != sorted(HELD_OUT_LANGUAGES):
+        log(f"{name} was trained with another set of held-out languages: rebuilding it")
         return False
     if teacher is None and (info.recipe_version or 1) < RECIPE_VERSION:
         log(f"{name} is an older teacher recipe (version {info.recipe_version or 1} < {RECIPE_VERSION}): rebuilding it")

@@ -8,6 +8,7 @@ from pathlib import Path
 from core.constants import teacher_name
 from core.languages import EMOJI_LANGUAGES
 
+from .data.keyword_text import DEFAULT_KEYWORDS_PER_LANGUAGE
 from .data.selection import DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET
 from .data.word_lists import DEFAULT_WORDS_PER_LANGUAGE
 from .losses.combine import parse_weights
@@ -35,6 +36,7 @@ class DistillConfig:
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
     train_sources: tuple[str, ...] = DEFAULT_DISTILL_SOURCES  # embedded-corpus caption sources to distill on
     words_per_language: int = DEFAULT_WORDS_PER_LANGUAGE  # with train source "wordfreq": its top words per language
+    keywords_per_language: int = DEFAULT_KEYWORDS_PER_LANGUAGE  # with train source "cldr-keyword": at most this many per language
     corpus: str = ""  # embedded corpus directory (default: $LINGUALENS_HOME/corpus/embedded-v2)
     manifest: str = ""  # a user manifest with parallel captions instead of the embedded corpus
     student_init: str = ""  # HF model dir to start the student from when the teacher's text tower is not HF

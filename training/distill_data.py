@@ -13,10 +13,12 @@ import torch.nn.functional as F
 
 from core.records import Record, by_concept
 
-from .data.corpus import corpus_hash, default_corpus_path, load_corpus
+from .data.corpus import corpus_hash, default_corpus_path, load_corpus, load_keywords
 from .data.display_names import KIND as TEXT_ONLY
 from .data.display_names import SOURCE as DISPLAY_SOURCE
 from .data.display_names import display_name_records
+from .data.keyword_text import SOURCE as KEYWORD_SOURCE
+from .data.keyword_text import evaluated_strings, keyword_text_records
 from .data.selection import cap_training_text, training_texts, training_view
 from .data.split import assign_splits
 from .data.user import load_manifest
@@ -55,7 +57,7 @@ def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path
     else:
         root = Path(cfg.corpus) if cfg.corpus else default_corpus_path()
         corpus = load_corpus(root)
-        known = sorted({r.source for r in corpus} | {DISPLAY_SOURCE, WORDS_SOURCE})
+        known = sorted({r.source for r in corpus} | {DISPLAY_SOURCE, WORDS_SOURCE, KEYWORD_SOURCE})
         unknown = sorted(set(cfg.train_sources) - set(known))
         if unknown:
             raise ValueError(f"unknown caption source(s) {', '.join(unknown)}; this corpus has: {', '.join(known)}")
@@ -70,6 +72,11 @@ def load_records(cfg: DistillConfig, progress: bool) -> tuple[list[Record], Path
         splits = assign_splits([r.concept for r in records], seed=0)  # no held-out rows given: split by concept
         records = [replace(r, split=splits[r.concept]) for r in records]
     records = cap_training_text(records, cfg.text_budget, log=log)
+    if not cfg.manifest and KEYWORD_SOURCE in cfg.train_sources:  # after the cap: keywords have their own budget
+        every_keyword = load_keywords(root, splits=("train", "val", "test"), exclude_languages=())
+        trained = {r.language for r in records if r.split == "train"}
+        records += keyword_text_records([r for r in every_keyword if r.split == "train" and r.language in trained],
+                                        cfg.keywords_per_language, exclude=evaluated_strings(corpus, every_keyword), log=log)
     return records, root, chash
 
 

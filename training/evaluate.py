@@ -1,12 +1,16 @@
 """python -m training.evaluate --model STUDENT [--compare TEACHER] --split test
 
-Encodes the split with the real models (not cached features) and writes two reports:
+Encodes the split with the real models (not cached features) and writes three reports:
 
 - `multilingual.{md,json,png}`: text→image and image→text in every language of the corpus
   (~100) against one gallery of every test image, 95% bootstrap intervals over concepts, the
   ratio `model ÷ first --compare model` per language with a paired interval, summaries by
   language group (trained / held out / untrained / outside XLM-R) and script, the ten worst
   languages, and tokenization parity with the reference;
+- `agreement.{md,json}` (with --compare): names, keywords and phrases ranked against the app's
+  gallery (every corpus image) and the split's images, recall and the ratio per language and
+  group, and how far the two models agree — top-10 overlap of their result lists and the cosine
+  of their text embeddings (`training/evaluation/agreement.py`);
 - `report.{md,json}` + plots: the rest of the suite (per-kind retrieval, cross-lingual
   consistency, VQA on photos and flags, cost), where other models' ratios are to the first.
 
@@ -28,12 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io import atomic_write_text
+from core.io import atomic_write_json, atomic_write_text
 from core.paths import lingualens_home, zoo_checkpoint
 from zoo import load_model
 from zoo.checkpoint import is_checkpoint
 
-from .data.corpus import default_corpus_path, load_corpus
+from .data.corpus import KEYWORDS_FILE, default_corpus_path, load_corpus, load_keywords
+from .evaluation.agreement import evaluate_agreement
+from .evaluation.agreement_report import agreement_markdown
 from .evaluation.cost import measure_cost
 from .evaluation.external import evaluate_dataset, recall_keys
 from .evaluation.multilingual import evaluate_multilingual
@@ -80,7 +86,7 @@ def default_out(name: str, split: str, other: str | None) -> Path:
 
 
 def run(models: list[str], split: str, corpus: Path | None, languages: list[str] | None,
-        with_cost: bool, out: Path | None, n_boot: int = 1000, progress: bool = True) -> Path:
+        with_cost: bool, out: Path | None, n_boot: int = 1000, progress: bool = True, with_agreement: bool = True) -> Path:
     root = Path(corpus) if corpus else default_corpus_path()
     records = load_corpus(root)
     loaded: dict[str, MemoEncoder] = {}
@@ -108,6 +114,16 @@ def run(models: list[str], split: str, corpus: Path | None, languages: list[str]
     title = f"{names[0]} on the {split} split" + (f", compared with {', '.join(names[1:])}" if len(names) > 1 else "")
     write_report(out, reports, title)
     write_multilingual(out, multilingual, f"{title}: every language")
+    if with_agreement and len(names) > 1 and (root / KEYWORDS_FILE).is_file():
+        start = time.perf_counter()
+        keywords = load_keywords(root, splits=("train", "val", "test"), exclude_languages=())
+        agreement = evaluate_agreement(loaded, records, keywords, root, split, reference=names[1], languages=languages,
+                                       n_boot=n_boot, progress=progress)
+        agreement["seconds"] = round(time.perf_counter() - start, 1)
+        atomic_write_json(out / "agreement.json", agreement)
+        atomic_write_text(out / "agreement.md", "\n".join(
+            [f"# {names[0]} beside {names[1]}: what people type, on the app's gallery", "",
+             *agreement_markdown(agreement, names[0])]) + "\n")
     return out
 
 
@@ -147,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--languages", nargs="+", default=None, help="only these languages (default: all)")
     parser.add_argument("--no-cost", action="store_true", help="skip latency measurements")
+    parser.add_argument("--no-agreement", action="store_true",
+                        help="skip the agreement report (names, keywords, phrases on the app gallery; needs --compare)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--dataset", type=Path, default=None,
@@ -168,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         out = run([args.model, *args.compare], args.split, args.corpus, args.languages, not args.no_cost, args.out,
-                  n_boot=args.bootstrap)
+                  n_boot=args.bootstrap, with_agreement=not args.no_agreement)
     except (KeyError, ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ from zoo.checkpoint import is_checkpoint, read_config
 from .distill_config import distill_command
 from .evaluate import default_out
 from .evaluate import run as run_evaluation
+from .evaluation.agreement_report import agreement_markdown
 from .evaluation.multilingual import GROUPS, HEADLINE
 from .evaluation.multilingual_report import fmt_ci, verdict
 from .evaluation.multilingual_report import markdown as multilingual_markdown
@@ -86,7 +87,8 @@ def peak_memory_mb(ref: str) -> int | None:
 
 def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[str, int], test_student: dict,
                  test_teacher: dict, build: dict, command: str, multilingual: dict | None = None,
-                 export: dict | None = None, cost: dict | None = None, memory: dict | None = None) -> str:
+                 export: dict | None = None, cost: dict | None = None, memory: dict | None = None,
+                 agreement: dict | None = None) -> str:
     teacher = cfg["teacher"]
     s, t = test_student["summary"], test_teacher["summary"]
 
@@ -124,6 +126,9 @@ def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[st
     else:
         sections["Every language"] = (f"Not measured yet. `python -m training.student_card {name} --evaluate` measures every "
                                       "language of the corpus with intervals and rewrites this card.")
+    if agreement and agreement.get("models"):
+        student_key = next(n for n in agreement["models"] if n != agreement.get("reference"))
+        sections["What people type, on the app's gallery"] = "\n".join(agreement_markdown(agreement, student_key, level=3))
     sections["Student vs teacher, validation languages (test split)"] = markdown(
         {teacher: test_teacher, name: test_student}, "per language").split("\n", 2)[2]
     if export:
@@ -193,7 +198,8 @@ def refresh_card(name: str, evaluate: bool = False, corpus: Path | None = None, 
         export = None
     card = student_card(name, cfg, meta.get("languages") or [], config.get("parameters") or {}, quick[name], quick[teacher],
                         distillation.get("student") or {}, distillation.get("command") or distill_command(teacher, cfg["recipe"], cfg["loss"]),
-                        multilingual=multilingual, export=export, cost=cost or None, memory=memory)
+                        multilingual=multilingual, export=export, cost=cost or None, memory=memory,
+                        agreement=_read_json(out / "agreement.json"))
     atomic_write_text(path / "README.md", card)
     return path / "README.md"
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.io import atomic_dir, atomic_write_json, atomic_write_text
-from core.languages import BABEL_LOCALE, EMOJI_LANGUAGES, HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
+from core.languages import BABEL_LOCALE, DEV_HELD_OUT_LANGUAGES, EMOJI_LANGUAGES, HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
 from core.paths import corpus_dir, ensure_writable
 from core.progress import progress as tqdm
 from core.records import Record, read_manifest, write_manifest
@@ -191,6 +191,12 @@ def content_hash(root: Path) -> str:
     return h.hexdigest()
 
 
+def held_out_mark(lang: str, held_out: list[str]) -> str:
+    if lang not in held_out:
+        return ""
+    return "held out (dev)" if lang in DEV_HELD_OUT_LANGUAGES else "**held out (test)**"
+
+
 def corpus_stats(records: list[Record]) -> dict:
     per_kind_split = defaultdict(Counter)
     concepts_by_kind = defaultdict(set)
@@ -256,14 +262,16 @@ def data_card(stats: dict) -> str:
         "",
         f"**Held-out languages** ({len(stats['held_out_languages'])}: {', '.join(stats['held_out_languages'])}) are "
         "evaluated only: no caption, keyword or word list of theirs enters a training batch of a teacher head or "
-        "a student. *XLM-R* marks the languages the text tower was pretrained on.",
+        f"a student. The *dev* group ({', '.join(sorted(set(DEV_HELD_OUT_LANGUAGES) & set(stats['held_out_languages'])))}) "
+        "is the unseen-language signal for choices, read on val only; the *test* group takes part in no choice. "
+        "*XLM-R* marks the languages the text tower was pretrained on.",
         "",
         "| language | name | script | XLM-R | held out | train | val | test | ood |",
         "| --- | --- | --- | :-: | :-: | ---: | ---: | ---: | ---: |",
     ]
     for lang, counts in stats["captions_per_language_split"].items():
         lines.append(f"| {lang} | {english_name(lang)} | {stats['scripts'].get(lang, '')} | "
-                     f"{'✓' if lang in XLMR_LANGUAGES else ''} | {'**held out**' if lang in stats['held_out_languages'] else ''} | "
+                     f"{'✓' if lang in XLMR_LANGUAGES else ''} | {held_out_mark(lang, stats['held_out_languages'])} | "
                      + " | ".join(str(counts.get(s, 0)) for s in ("train", "val", "test", "ood")) + " |")
     if stats.get("excluded_flag_languages"):
         lines += ["", "Languages without flag captions:", ""]

@@ -5,7 +5,8 @@ concept in every language the corpus has (CLDR annotation names, `emoji`-package
 territory names; never keywords, which belong to many concepts). Per language: text→image
 R@1/5/10 and MRR@10, image→text the same, each with a 95% bootstrap interval over concepts;
 against a reference model (the teacher), the ratio of R@10 with a *paired* interval. Languages
-are summarised by group — trained (the model distilled on them), held out (never trained on),
+are summarised by group — trained (the model distilled on them), dev held-out and held out (never
+trained on; the dev group informs choices on val, the test group nothing),
 untrained (neither), outside XLM-R (not even in the text tower's pretraining) — and by script;
 the ten worst languages by ratio are listed; tokenization parity says, per language, how often
 the model cuts a query into exactly the teacher's pieces.
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from core.languages import HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
+from core.languages import DEV_HELD_OUT_LANGUAGES, TEST_HELD_OUT_LANGUAGES, XLMR_LANGUAGES, english_name, script_of
 from core.records import Record
 from zoo.info import info_of
 
@@ -32,7 +33,9 @@ RETRIEVAL_KINDS = ("emoji", "flag")
 NON_QUERY_SOURCES = ("cldr-keyword",)
 METRICS = ("R@1", "R@5", "R@10", f"MRR@{MRR_K}")
 HEADLINE = "R@10"
-GROUPS = ("trained", "held-out", "untrained", "outside XLM-R")
+# "held-out" is the test held-out group (never trained on, never chooses anything); "dev held-out"
+# is never trained on either, and is the unseen-language signal choices read on val.
+GROUPS = ("trained", "dev held-out", "held-out", "untrained", "outside XLM-R")
 WORST_N = 10
 
 
@@ -97,8 +100,10 @@ def score_model(model: Any, qs: QuerySet, root: Path | None) -> ModelHits:
 
 def language_groups(languages: list[str], trained: set[str]) -> dict[str, str]:
     def group(lang: str) -> str:
-        if lang in HELD_OUT_LANGUAGES:
+        if lang in TEST_HELD_OUT_LANGUAGES:
             return "held-out"
+        if lang in DEV_HELD_OUT_LANGUAGES:
+            return "dev held-out"
         if lang in trained:
             return "trained"
         return "untrained" if lang in XLMR_LANGUAGES else "outside XLM-R"

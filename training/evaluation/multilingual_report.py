@@ -8,7 +8,7 @@ from core.io import atomic_write_json, atomic_write_text
 from .multilingual import GROUPS, HEADLINE
 from .report import missing, save_figure
 
-GROUP_COLOURS = {"trained": "#4c72b0", "held-out": "#dd5555", "untrained": "#999999", "outside XLM-R": "#55a868"}
+GROUP_COLOURS = {"trained": "#4c72b0", "dev held-out": "#dd8452", "held-out": "#dd5555", "untrained": "#999999", "outside XLM-R": "#55a868"}
 
 
 def fmt_ci(est: dict | None, nd: int = 3) -> str:
@@ -58,8 +58,10 @@ def markdown(rep: dict, title: str) -> str:
         lines.append(f"| {g} | {summ['languages']} | " + " | ".join(cells) + " |")
     trained = rep.get("trained_languages") or []
     held = [lang for lang, v in langs.items() if v["group"] == "held-out"]
-    lines += ["", f"Trained ({len(trained)}): {', '.join(trained) or '–'}. Held out ({len(held)}): {', '.join(held)} — "
-              "never in a training input of a teacher head or a student.", ""]
+    dev = [lang for lang, v in langs.items() if v["group"] == "dev held-out"]
+    lines += ["", f"Trained ({len(trained)}): {', '.join(trained) or '–'}. Dev held-out ({len(dev)}): {', '.join(dev) or '–'} — "
+              f"never trained on, read by choices on val only. Test held-out ({len(held)}): {', '.join(held)} — "
+              "never in a training input of a teacher head or a student, and in no choice.", ""]
     for n in others:
         if ref and rep["worst"].get(n):
             worst = rep["worst"][n]
