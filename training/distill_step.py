@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .distill_data import DistillData
 from .distributed import gather, to_device
-from .losses.base import DistillBatch
+from .losses.base import DistillBatch, cosine_distance
 from .losses.combine import CombinedLoss
 from .losses.hidden import hidden_relation_loss
 
@@ -49,10 +49,13 @@ def live_teacher_outputs(teacher, data: DistillData, with_images: bool = True) -
 class DistillStep:
     def __init__(self, data: DistillData, teacher, loss: CombinedLoss, device: torch.device,
                  teacher_outputs: TeacherOutputs | None = None, hidden_weight: float = 0.0,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, feature_weight: float = 0.0):
         self.data, self.teacher, self.loss, self.device = data, teacher, loss, device
         self.teacher_outputs = teacher_outputs or cached_teacher_outputs(data, device)
         self.hidden_weight, self.rank, self.world = hidden_weight, rank, world
+        if feature_weight < 0:
+            raise ValueError(f"feature weight must be ≥ 0, got {feature_weight}")
+        self.feature_weight = feature_weight
         self.scale = teacher.logit_scale.detach().clone().to(device)
         self.bias = teacher.logit_bias.detach().clone().to(device) if teacher.logit_bias is not None else None
         # the relation term compares hidden states token by token: a teacher forward every step
@@ -95,4 +98,6 @@ class DistillStep:
         value = self.loss(DistillBatch(s_x=s[:len(batch)], t_x=t_x, t_e=t_e, v=v, logit_scale=self.scale,
                                        logit_bias=self.bias, family=self.teacher.family,
                                        s_e=s[len(batch):] if self.loss.needs_student_english else None))
+        if self.feature_weight > 0:  # replicate T(x) on every row, text-only rows included
+            value = value + self.feature_weight * cosine_distance(s[:len(batch)], t_x)
         return value if relation is None else value + self.hidden_weight * relation
