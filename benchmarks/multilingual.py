@@ -14,8 +14,10 @@ import sys
 import time
 
 from core import constants
-from training.data.corpus import default_corpus_path, load_corpus
+from training.data.corpus import default_corpus_path, load_corpus, load_keywords
 from training.evaluate import MemoEncoder
+from training.evaluation.agreement import DEFAULT_PER_LANGUAGE, evaluate_agreement
+from training.evaluation.agreement_report import agreement_markdown
 from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
 from training.evaluation.multilingual_report import fmt_ci, fmt_pct, plot_languages, verdict
 from training.evaluation.report import save_figure
@@ -71,21 +73,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", nargs="+", default=[f"{s}:{t}" for s, t in DEFAULT_PAIRS],
                         help="STUDENT:TEACHER pairs (default: the default zoo)")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--per-language", type=int, default=DEFAULT_PER_LANGUAGE,
+                        help="keyword and phrase queries per language in the agreement tables (seeded sample)")
     args = parser.parse_args(argv)
 
     root = default_corpus_path()
     records = load_corpus(root)
     pairs = [tuple(p.split(":", 1)) for p in args.pairs]
+    keywords = load_keywords(root, splits=("train", "val", "test"), exclude_languages=())
     teachers: dict[str, MemoEncoder] = {}
-    reports, seconds = {}, {}
+    reports, agreements, seconds = {}, {}, {}
     for student_name, teacher_name in pairs:
         start = time.perf_counter()
         if teacher_name not in teachers:
             teachers[teacher_name] = MemoEncoder(load_model(teacher_name))
         student = MemoEncoder(load_model(student_name))
-        reports[student_name] = evaluate_multilingual({student_name: student, teacher_name: teachers[teacher_name]},
-                                                      records, root, reference=teacher_name, n_boot=args.bootstrap,
+        pair = {student_name: student, teacher_name: teachers[teacher_name]}
+        reports[student_name] = evaluate_multilingual(pair, records, root, reference=teacher_name, n_boot=args.bootstrap,
                                                       progress=True)
+        agreements[student_name] = evaluate_agreement(pair, records, keywords, root, "test", reference=teacher_name,
+                                                      per_language=args.per_language, n_boot=args.bootstrap, progress=True)
         seconds[student_name] = round(time.perf_counter() - start, 1)
         print(f"{student_name}: {seconds[student_name]} s", flush=True)
 
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [row for name, rep in reports.items() for row in summary_rows(name, rep)]
     held = [lang for lang, v in first["languages"].items() if v["group"] == "held-out"]
+    dev = [lang for lang, v in first["languages"].items() if v["group"] == "dev held-out"]
     pairs_arg = "" if pairs == DEFAULT_PAIRS else " --pairs " + " ".join(f"{s}:{t}" for s, t in pairs)
     lines = [
         "# Do the default students stay multilingual?", "",
@@ -113,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{first['gallery_size']} test images (emoji and flags; chance R@10 = {10 / first['gallery_size']:.3f}). "
         f"Intervals: 95% bootstrap over the {first['concepts']} test concepts, paired between student and "
         "teacher; a ratio whose interval contains 1 is a tie. Groups: *trained* — languages with captions in "
-        f"the student's training text; *held-out* ({', '.join(held)}) — never in any training input of a "
-        "teacher head or a student; *untrained* — XLM-R languages without training captions; *outside XLM-R* — "
+        f"the student's training text; *dev held-out* ({', '.join(dev)}) — never in any training input, read by "
+        f"choices on val; *held-out* ({', '.join(held)}) — never in any training input of a "
+        "teacher head or a student and in no choice; *untrained* — XLM-R languages without training captions; *outside XLM-R* — "
         "languages the text tower was not even pretrained on.", "",
         "## Text→image R@10 by language group", "",
         *table(["student", "group", "languages", "teacher", "student", "student ÷ teacher"], rows), "",
@@ -134,11 +143,20 @@ def main(argv: list[str] | None = None) -> int:
         par = parity_by_group(name, rep)
         prow.append([name] + [f"{fmt_pct(par[g][0])} / {fmt_pct(par[g][1])}" if g in par else "–" for g in GROUPS])
     lines += table(["student", *(f"{g}: parity / unk" for g in GROUPS)], prow)
+    lines += ["", "## What people type, on the app's gallery", "",
+              "The tables above rank names among the test images only. Users meet every corpus image and type "
+              "keywords and phrases too; they see two result lists side by side. Per student: recall, its ratio, the "
+              "top-10 overlap of the two lists and the cosine S(x)·T(x), for each query kind and gallery "
+              "(`training/evaluation/agreement.py`). ED regresses onto the teacher's *English* embedding, not T(x): "
+              "judge it by recall; the other objectives aim at replicating T(x).", ""]
+    for name, rep in agreements.items():
+        lines += agreement_markdown(rep, name, level=3)
     lines += ["", "![per-language ratios](multilingual.png)", "",
               "Per-language tables (every language, R@1/5/10 and MRR@10 in both directions, intervals) are in "
               "`multilingual.json`; `python -m training.evaluate --model STUDENT --compare TEACHER` writes the same for "
               "one pair.", "", f"Machine: {machine()['cores']} cores, {machine()['cpu']}."]
-    write_results("multilingual", {"machine": machine(), "seconds": seconds, "reports": reports}, "\n".join(lines) + "\n")
+    write_results("multilingual", {"machine": machine(), "seconds": seconds, "reports": reports, "agreement": agreements},
+                  "\n".join(lines) + "\n")
     print("\n".join(lines[:12 + len(rows)]))
     return 0
 

@@ -27,13 +27,14 @@ class LookupTower(nn.Module):
         return self.emb(ids)
 
 
-def _step(loss: str, feature_weight: float = 0.0) -> DistillStep:
+def _step(loss: str, feature_weight: float = 0.0, gallery_weight: float = 0.0) -> DistillStep:
     g = torch.Generator().manual_seed(1)
     data = SimpleNamespace(texts=TEXTS, t_text=nn.functional.normalize(torch.randn(len(TEXTS), 6, generator=g), dim=-1),
-                           v_image=nn.functional.normalize(torch.randn(2, 6, generator=g), dim=-1),
+                           v_image=nn.functional.normalize(torch.randn(3, 6, generator=g), dim=-1),  # row 2: not trained
                            concept_of_row={0: 0, 1: 0, 2: 1, 3: 1, 4: 2}, english_row=[0, 2, -1], image_row=[0, 1, -1])
     teacher = SimpleNamespace(logit_scale=torch.tensor(2.0), logit_bias=None, family="clip")
-    return DistillStep(data, teacher, CombinedLoss(loss), torch.device("cpu"), feature_weight=feature_weight)
+    return DistillStep(data, teacher, CombinedLoss(loss), torch.device("cpu"), feature_weight=feature_weight,
+                       gallery_weight=gallery_weight)
 
 
 def test_feature_weight_is_fd_mixed_in_by_weight():
@@ -44,6 +45,27 @@ def test_feature_weight_is_fd_mixed_in_by_weight():
     assert with_term.item() > _step("dr")(tower, batch).item()  # the term is there (the student is not the teacher)
     with pytest.raises(ValueError, match="feature weight"):
         _step("dr", feature_weight=-1.0)
+
+
+def test_gallery_term_is_dr_over_every_training_image_by_hand():
+    tower, batch = LookupTower(), [1, 4, 2]
+    step = _step("fd", gallery_weight=2.0)
+    assert step.gallery.shape == (2, 6)  # the two training images; the third image row is no training image
+    rows = sorted(batch, key=lambda r: r == 4)  # captions with an image first, as the step orders them
+    s = nn.functional.normalize(tower.emb.weight[rows], dim=-1)
+    t = step.data.t_text[rows]
+    g = step.data.v_image[:2]
+    scale = torch.tensor(2.0).exp()
+    p_t = torch.softmax(scale * t @ g.T, -1)
+    log_p_s = torch.log_softmax(scale * s @ g.T, -1)
+    kl = (p_t * (p_t.log() - log_p_s)).sum(-1).mean()
+    fd = (1 - (s * t).sum(-1)).mean()
+    assert step(tower, batch).item() == pytest.approx((fd + 2.0 * kl).item(), rel=1e-5)
+    with torch.no_grad():  # a student equal to its teacher on these rows: nothing left to replicate
+        tower.emb.weight[rows] = t
+    assert step(tower, batch).item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="gallery weight"):
+        _step("dr", gallery_weight=-0.5)
 
 
 def test_keywords_reach_a_run_as_their_own_anchors_and_never_as_evaluated_text(session_home, small_corpus, monkeypatch):

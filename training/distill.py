@@ -72,7 +72,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         module = torch.nn.parallel.DistributedDataParallel(
             student_text, device_ids=[device.index] if device.type == "cuda" else None)
     step = DistillStep(data, teacher, CombinedLoss(cfg.loss), device, hidden_weight=cfg.hidden_weight, rank=rank, world=world,
-                       feature_weight=cfg.feature_weight)
+                       feature_weight=cfg.feature_weight, gallery_weight=cfg.gallery_weight)
     langs = [lang for lang in cfg.eval_languages if not cfg.languages or lang in cfg.languages]
 
     def batches(epoch: int) -> list[np.ndarray]:

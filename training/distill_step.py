@@ -5,6 +5,12 @@ first (a `DistillBatch` pairs caption i with image i for i < len(v)), encodes th
 student — each rank its shard, gathered back into batch order — and hands the objectives the
 teacher's outputs for the same rows. Where those come from is the step's one switch: the teacher
 cache (training), or a live teacher forward (what the cache saves; `live_teacher_outputs`).
+
+Two agreement terms may join the objective, for a student that should *behave* like its teacher
+on any text, not only rank the batch's images alike: the feature term (FD's S(x)→T(x) cosine on
+every row) and the gallery term (DR's text→image KL over every training image, so the whole
+ranking is replicated, not only the order of the batch's 30-60 images). Both read only training
+rows and training images.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from .distill_data import DistillData
 from .distributed import gather, to_device
 from .losses.base import DistillBatch, cosine_distance
 from .losses.combine import CombinedLoss
+from .losses.dr import kl_rows
 from .losses.hidden import hidden_relation_loss
 
 # (caption rows, English rows, image rows) -> teacher outputs (T(x), T(e), V(v)), L2-normalised
@@ -49,13 +56,18 @@ def live_teacher_outputs(teacher, data: DistillData, with_images: bool = True) -
 class DistillStep:
     def __init__(self, data: DistillData, teacher, loss: CombinedLoss, device: torch.device,
                  teacher_outputs: TeacherOutputs | None = None, hidden_weight: float = 0.0,
-                 rank: int = 0, world: int = 1, feature_weight: float = 0.0):
+                 rank: int = 0, world: int = 1, feature_weight: float = 0.0, gallery_weight: float = 0.0):
         self.data, self.teacher, self.loss, self.device = data, teacher, loss, device
         self.teacher_outputs = teacher_outputs or cached_teacher_outputs(data, device)
         self.hidden_weight, self.rank, self.world = hidden_weight, rank, world
         if feature_weight < 0:
             raise ValueError(f"feature weight must be ≥ 0, got {feature_weight}")
-        self.feature_weight = feature_weight
+        if gallery_weight < 0:
+            raise ValueError(f"gallery weight must be ≥ 0, got {gallery_weight}")
+        self.feature_weight, self.gallery_weight = feature_weight, gallery_weight
+        # the training images: what a caption is ranked against in the gallery term (never val/test images)
+        train_images = sorted({i for i in data.image_row if i >= 0})
+        self.gallery = data.v_image[train_images].to(device) if gallery_weight > 0 else None
         self.scale = teacher.logit_scale.detach().clone().to(device)
         self.bias = teacher.logit_bias.detach().clone().to(device) if teacher.logit_bias is not None else None
         # the relation term compares hidden states token by token: a teacher forward every step
@@ -100,4 +112,7 @@ class DistillStep:
                                        s_e=s[len(batch):] if self.loss.needs_student_english else None))
         if self.feature_weight > 0:  # replicate T(x) on every row, text-only rows included
             value = value + self.feature_weight * cosine_distance(s[:len(batch)], t_x)
+        if self.gallery is not None:  # replicate the teacher's ranking of every training image, not only the batch's
+            scale = self.scale.exp()
+            value = value + self.gallery_weight * kl_rows(scale * t_x @ self.gallery.T, scale * s[:len(batch)] @ self.gallery.T)
         return value if relation is None else value + self.hidden_weight * relation
