@@ -146,3 +146,22 @@ def test_keyword_training_text_keeps_evaluated_strings_out():
         keyword_text_records([Record("img/0.png", "emoji:00", "emoji", "th", "แมว", "train", "cldr-keyword")], 5)
     with pytest.raises(ValueError, match="at least 1"):
         keyword_text_records([], 0)
+
+
+def test_the_vocabulary_fill_is_chosen_on_the_dev_group_only():
+    from benchmarks.embedding_tail import choose_fill, fill_recipe
+    from training.students import RECIPES
+
+    langs = {"en": "trained", "gu": "dev held-out", "ta": "dev held-out", "th": "held-out"}
+    rep = {"languages": {lang: {"group": g} for lang, g in langs.items()},
+           "ratios": {"script:1000": {"en": {"value": 0.9}, "gu": {"value": 0.90}, "ta": {"value": 0.90}, "th": {"value": 0.5}},
+                      "used": {"en": {"value": 0.9}, "gu": {"value": 0.80}, "ta": {"value": 0.80}, "th": {"value": 1.0}},
+                      "script:0": {"en": {"value": 0.9}, "gu": {"value": 0.905}, "ta": {"value": 0.905}, "th": {"value": 0.2}}}}
+    chosen, scores = choose_fill(rep, ["script:1000", "used", "script:0"], "script:1000")
+    assert scores == pytest.approx({"script:1000": 0.90, "used": 0.80, "script:0": 0.905})
+    assert chosen == "script:1000"  # better only on Thai (test group) or by less than 0.01: the recipe's fill stays
+    rep["ratios"]["used"].update({"gu": {"value": 0.99}, "ta": {"value": 0.95}})
+    assert choose_fill(rep, ["script:1000", "used"], "script:1000")[0] == "used"
+    assert fill_recipe(RECIPES["half"], "used").vocab_fill == "" and fill_recipe(RECIPES["half"], "script:0").script_floor == 0
+    with pytest.raises(ValueError, match="unknown fill"):
+        fill_recipe(RECIPES["half"], "floor")
