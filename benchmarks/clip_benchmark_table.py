@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from core.constants import student_name, teacher_name
-from core.languages import HELD_OUT_LANGUAGES, english_name
+from core.languages import DEV_HELD_OUT_LANGUAGES, TEST_HELD_OUT_LANGUAGES, english_name
 from core.paths import cache_dir, export_path
 from export.clip_benchmark import main as clip_benchmark_main
 from export.runtime import OnnxEncoder
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     rows, data = [], {"machine": machine(), "languages": {}, "variants": [f"{m} ({r})" for m, r in variants]}
     for lang in args.languages:
         dataset = data_root / lang
-        group = "held-out" if lang in HELD_OUT_LANGUAGES else "trained"
+        group = ("held-out" if lang in TEST_HELD_OUT_LANGUAGES else
+                 "dev held-out" if lang in DEV_HELD_OUT_LANGUAGES else "trained")
         data["languages"][lang] = {"images": counts[lang], "group": group, "results": {}}
         for model, runtime in variants:
             theirs = clip_benchmark_metrics(model, runtime, dataset)
