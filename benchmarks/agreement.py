@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     reports, seconds = run_pairs(pairs, args.split, args.per_language, args.bootstrap)
     stem = args.stem or ("agreement" if args.split == "test" else "agreement_val")
     cmd = "python -m benchmarks.agreement" + ("" if pairs == DEFAULT_PAIRS else " --pairs " + " ".join(args.pairs)) \
-        + ("" if args.split == "test" else f" --split {args.split}") + (f" --stem {args.stem}" if args.stem else "")
+        + ("" if args.split == "test" else f" --split {args.split}") + (f" --stem {args.stem}" if args.stem else "") \
+        + ("" if args.per_language == DEFAULT_PER_LANGUAGE else f" --per-language {args.per_language}")
     lines = [f"# Agreement with the teacher ({args.split} split)", "",
              f"Reproduce: `{cmd}` (2 cores: {', '.join(f'{n} {s:.0f} s' for n, s in seconds.items())}).", ""]
     if args.split == "val" and len(reports) > 1:

@@ -11,8 +11,10 @@ runs on a fresh checkout. Measured on 2 cores: ≈15 s corpus, ≈4 min for the 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from dataclasses import asdict
 
 from core.constants import DEFAULT_LOSSES, FAMILIES, teacher_name
 from core.languages import HELD_OUT_LANGUAGES
@@ -27,7 +29,7 @@ from .teachers import RECIPE_VERSION, TeacherConfig, build_teacher
 from .trainer import TrainConfig
 
 
-def is_current(name: str, chash: str, teacher: str | None = None, log=print) -> bool:
+def is_current(name: str, chash: str, teacher: str | None = None, log=print, config: dict | None = None) -> bool:
     """Built, from this corpus, by this teacher recipe, and (for a student) from the teacher now in
     the zoo: anything older is rebuilt."""
     path = zoo_checkpoint(name)
@@ -45,6 +47,11 @@ def is_current(name: str, chash: str, teacher: str | None = None, log=print) -> 
         return False
     if teacher is not None and info.teacher_key != checkpoint_key(read_config(zoo_checkpoint(teacher))):
         log(f"{name} was distilled from another version of {teacher}: rebuilding it")
+        return False
+    recorded = (info.distillation or {}).get("config") or {}
+    changed = sorted(k for k, v in (config or {}).items() if json.loads(json.dumps(v)) != recorded.get(k))
+    if changed:
+        log(f"{name} was distilled with another default recipe ({', '.join(changed)} changed): rebuilding it")
         return False
     return True
 
@@ -67,7 +74,7 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
         for loss in losses:
             cfg = DistillConfig(teacher=teacher, recipe="half", loss=loss)
             name = student_name(cfg)
-            if not is_current(name, chash, teacher, log=log):
+            if not is_current(name, chash, teacher, log=log, config=asdict(cfg)):
                 log(f"distilling student {name} …")
                 start = time.perf_counter()
                 run(cfg, default_train_config(), progress=progress)

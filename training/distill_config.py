@@ -31,8 +31,10 @@ class DistillConfig:
     script_floor: int = -1  # -1: the recipe's value; pieces every script keeps first under vocab_fill "script"
     tail_rank: int = -1  # -1: the recipe's value; 0: trim the vocabulary; > 0: keep every piece, the tail low-rank
     vocabulary: str = ""  # a student checkpoint (dir or zoo name) whose vocabulary to reuse; same teacher tokenizer
-    feature_weight: float = 0.0  # > 0: add FD's S(x)→T(x) cosine term on every training row (the agreement term)
-    gallery_weight: float = 0.0  # > 0: add DR's text→image KL over every training image (not only the batch's), every row
+    # The agreement terms, chosen on val over the app's gallery (results/agreement_val.md): the student
+    # replicates T(x) on every row and the teacher's ranking of every training image.
+    feature_weight: float = 1.0  # > 0: add FD's S(x)→T(x) cosine term on every training row (the agreement term)
+    gallery_weight: float = 1.0  # > 0: add DR's text→image KL over every training image (not only the batch's), every row
     hidden_weight: float = 0.0  # > 0: add a MiniLM-style last-layer relation term (teacher forward every step)
     text_budget: int = DEFAULT_TEXT_BUDGET  # at most this many distinct training captions (0: all); English kept
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
