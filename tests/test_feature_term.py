@@ -71,20 +71,13 @@ def test_gallery_term_is_dr_over_every_training_image_by_hand():
 def test_keywords_reach_a_run_as_their_own_anchors_and_never_as_evaluated_text(session_home, small_corpus, monkeypatch):
     from core.paths import zoo_dir
     from tests.test_distill import cli_args
-    from tests.tiny import tiny_dual_encoder
-    from training import distill, distill_step
+    from tests.tiny import record_distill_batches, tiny_dual_encoder
+    from training import distill
     from training.data.corpus import load_corpus, load_keywords
     from training.data.keyword_text import evaluated_strings
 
     tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
-    seen = []
-    original = distill_step.DistillBatch
-
-    def spy(**kw):
-        seen.append((len(kw["v"]), kw["t_x"].clone(), kw["t_e"].clone()))
-        return original(**kw)
-
-    monkeypatch.setattr(distill_step, "DistillBatch", spy)
+    seen = record_distill_batches(monkeypatch)
     texts = []
     real_prepare = distill.prepare_data
 

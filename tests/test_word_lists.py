@@ -37,18 +37,11 @@ def test_held_out_languages_bad_sizes_and_corpus_captions_are_kept_out():
 def test_word_rows_are_their_own_anchors_in_a_distillation_run(session_home, small_corpus, monkeypatch):
     from core.paths import zoo_dir
     from tests.test_distill import cli_args
-    from tests.tiny import tiny_dual_encoder
-    from training import distill, distill_step
+    from tests.tiny import record_distill_batches, tiny_dual_encoder
+    from training import distill
 
     tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
-    seen = []
-    original = distill_step.DistillBatch
-
-    def spy(**kw):
-        seen.append((len(kw["v"]), kw["t_x"].clone(), kw["t_e"].clone()))
-        return original(**kw)
-
-    monkeypatch.setattr(distill_step, "DistillBatch", spy)
+    seen = record_distill_batches(monkeypatch)
     args = cli_args(small_corpus, ["--loss", "dr=1,ed=0.5", "--name", "tiny-words", "--train-sources", "emoji",
                                    SOURCE, "--words-per-language", "30", "--epochs", "1"])
     assert distill.main(args) == 0

@@ -125,3 +125,18 @@ def tiny_hf_clip_like(kind: str, path):
     reloaded = AutoTokenizer.from_pretrained(path)  # the directory round-trips the tokenizer exactly
     assert reloaded("a cat")["input_ids"] == tiny_unigram().encode("a cat").ids
     return path
+
+
+def record_distill_batches(monkeypatch) -> list[tuple]:
+    """Spy on every distillation batch: (images in it, T(x), T(e)) per step, appended as steps run."""
+    from training import distill_step
+
+    seen: list[tuple] = []
+    original = distill_step.DistillBatch
+
+    def spy(**kw):
+        seen.append((len(kw["v"]), kw["t_x"].clone(), kw["t_e"].clone()))
+        return original(**kw)
+
+    monkeypatch.setattr(distill_step, "DistillBatch", spy)
+    return seen
