@@ -82,7 +82,7 @@ def test_teacher_cache_is_reused_and_invalidated(tiny_teacher, monkeypatch):
     from zoo import load_model
 
     teacher = load_model("tiny-teacher")
-    texts = ["uno", "dos", "tres"]
+    texts = ["uno qz", "dos qz", "tres qz"]  # no caption or keyword of a corpus: nothing else cached them
     calls = []
     real = features.cached_features
 
@@ -94,7 +94,7 @@ def test_teacher_cache_is_reused_and_invalidated(tiny_teacher, monkeypatch):
     n = len(calls)
     again = teacher_text_embeddings(teacher, texts, progress=False)
     assert len(calls) == n and np.array_equal(first, again)  # read back, not recomputed
-    teacher_text_embeddings(teacher, texts + ["cuatro"], progress=False)
+    teacher_text_embeddings(teacher, texts + ["cuatro qz"], progress=False)
     assert len(calls) > n  # corpus changed: rebuilt
     n = len(calls)
     import torch
