@@ -35,6 +35,7 @@ from torch import nn
 
 from core.io import atomic_dir, atomic_write_json, atomic_write_text, sha256_file
 from core.paths import export_path
+from core.progress import mark
 from training.data.corpus import default_corpus_path, load_corpus
 from training.data.photos import PHOTOS
 from training.evaluation.multilingual import HEADLINE as ML_HEADLINE
@@ -271,8 +272,11 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
     name = model.name or Path(ref).name
     out = Path(out) if out else export_path(name)
     started = time.perf_counter()
+    stages = 5 if int8 else 3  # towers, parity[, int8 graph, gate], files; the reliability benchmark kills inside each
     with atomic_dir(out) as tmp:
+        mark("export", 0, stages)
         export_towers(model, tmp)
+        mark("export", 1, stages)
         t, how = model.text, text_export(model.text)
         source_tok = how.tokenizer(t)
         tok = type(source_tok).from_str(source_tok.to_str())
@@ -294,9 +298,11 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
         if max(report.values()) > PARITY_ATOL:
             raise RuntimeError(f"ONNX export of {name} disagrees with PyTorch: {report} (limit {PARITY_ATOL})")
         config["parity_fp32"] = report
+        mark("export", 2, stages)
         if int8:
             quantize(tmp / "text.onnx", tmp / "text.int8.onnx")
             atomic_write_json(tmp / CONFIG_NAME, config)
+            mark("export", 3, stages)
             gate = int8_gate(tmp, corpus, gate_languages, trained_languages=info_of(model).languages)
             shutil.rmtree(tmp / ".gate", ignore_errors=True)
             worst = f"val R@10 drop {gate['drop']:.3f} in the {gate['worst_group']} languages (the worst group)"
@@ -306,11 +312,13 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
                 (tmp / "rejected").mkdir()
                 (tmp / "text.int8.onnx").rename(tmp / "rejected" / "text.int8.onnx")
             config["int8"] = gate
+            mark("export", 4, stages)
         config["sizes_bytes"] = {p.name: p.stat().st_size for p in tmp.glob("*.onnx")}
         config["files"] = {p.name: sha256_file(p) for p in sorted([*tmp.glob("*.onnx"), tmp / "tokenizer.json"])}
         config["seconds"] = round(time.perf_counter() - started, 1)
         atomic_write_json(tmp / CONFIG_NAME, config)
         atomic_write_text(tmp / "README.md", export_card(config))
+        mark("export", stages, stages)
     return out
 
 

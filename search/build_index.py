@@ -27,7 +27,7 @@ from core.constants import teacher_name
 from core.index import GalleryIndex
 from core.io import ImageError, atomic_path, atomic_write_json, load_image, read_json_object
 from core.paths import zoo_checkpoint
-from core.progress import progress
+from core.progress import mark, progress
 from zoo import load_model
 from zoo.checkpoint import read_config
 from zoo.info import info_of
@@ -160,8 +160,11 @@ def build(images: Path, out: Path, model_name: str, shard_size: int = 256, resta
     mine = [i for i in range(rank, n_shards, world) if not _shard_path(out, i).is_file()]
     if mine:
         model = load_model(model_name)
-        for i in progress(mine, desc=f"embedding shards (rank {rank}/{world})", disable=not show_progress):
+        mark("build_index", n_shards - len(mine), n_shards)
+        for done, i in enumerate(progress(mine, desc=f"embedding shards (rank {rank}/{world})",
+                                          disable=not show_progress), n_shards - len(mine) + 1):
             embed_shard(model, root, files[i * shard_size:(i + 1) * shard_size], _shard_path(out, i))
+            mark("build_index", done, n_shards)
     if rank != 0:
         return None
     deadline = time.time() + wait_s

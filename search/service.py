@@ -7,10 +7,10 @@ for its panel — the other model keeps answering.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import uuid
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from core.index import GalleryIndex
 from core.io import ImageError, atomic_path, load_image
 from core.languages import english_name, normalize_language
 from core.paths import export_path, zoo_checkpoint
+from core.progress import mark
 from export.runtime import OnnxEncoder, is_export, read_export_config
 from training.data.corpus import corpus_hash, default_corpus_path, load_corpus
 from training.evaluate import default_out
@@ -383,7 +384,8 @@ class SearchService:
         """Validate and copy uploaded files into this session's own folder; (kept, messages)."""
         kept, messages = list(current), []
         store.mkdir(parents=True, exist_ok=True)
-        for f in files or []:
+        mark("uploads", 0, len(files or []))
+        for done, f in enumerate(files or [], 1):
             name = Path(str(f)).name
             if len(kept) >= MAX_UPLOADS:
                 messages.append(f"{name}: skipped, a session holds at most {MAX_UPLOADS} images.")
@@ -401,6 +403,7 @@ class SearchService:
                 image.save(tmp, format="PNG")
             kept.append(str(dest))
             messages.append(f"{name}: added.")
+            mark("uploads", done, len(files))
         return kept, messages
 
     # -- zoo ---------------------------------------------------------------------------
@@ -439,7 +442,13 @@ class SearchService:
         newest = max((p.stat().st_mtime for p in Path(path).rglob("*") if p.is_file()), default=0)
         if target.is_file() and target.stat().st_mtime >= newest:
             return str(target)
-        tmp = Path(shutil.make_archive(str(workdir / f".{name}.partial"), "zip", root_dir=path))
+        files = sorted(p for p in Path(path).rglob("*") if p.is_file())
+        tmp = workdir / f".{name}.partial.zip"
+        mark("zip", 0, len(files))
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:  # make_archive's format, one file at a time
+            for i, p in enumerate(files, 1):
+                zf.write(p, p.relative_to(path).as_posix())
+                mark("zip", i, len(files))
         tmp.replace(target)
         return str(target)
 

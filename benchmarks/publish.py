@@ -1,0 +1,282 @@
+"""python -m benchmarks.publish [--check] — write every published figure from results/, never by hand.
+
+Three kinds of generated text:
+
+- **figures and tables in the docs** (README.md, docs/guide.md, docs/design.md): an inline figure is
+  written between `<!--n:KEY-->` and `<!--/n-->`, a table between `<!--block:KEY-->` and
+  `<!--/block-->`; KEY names a function of results/*.json below (FIGURES, BLOCKS). A figure that
+  comes from a stale or unrecorded results file says so beside it.
+- **docs/cli.md**: every command's own `--help` (argparse), so the reference cannot drift.
+- **results/README.md**: every results file, what it measures, the command that makes it, and
+  whether the code it measures changed since (`benchmarks.results_index`).
+
+`--check` writes nothing and exits 1 naming each file that differs from what would be written;
+`tests/test_publish.py` runs the same check, so a figure typed by hand or left behind by a rerun
+fails the quick tests.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import json
+import os
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from .results_index import BY_STEM, ENTRIES, OTHER_FILES, ROOT, status
+
+DOCS = ("README.md", "docs/guide.md", "docs/design.md")
+INLINE = re.compile(r"<!--n:([\w.:-]+)-->(.*?)<!--/n-->", re.S)
+BLOCK = re.compile(r"(<!--block:([\w.-]+)-->\n)(.*?)(<!--/block-->)", re.S)
+CLI_WIDTH = "100"  # argparse wraps help to $COLUMNS; fixed so the page is the same on every machine
+
+STUDENT, TEACHER = "lit-e5s-effl0-clip-half-dr", "lit-e5s-effl0-clip"
+
+
+class PublishError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def results(stem: str) -> dict:
+    path = ROOT / "results" / f"{stem}.json"
+    if not path.is_file():
+        raise PublishError(f"results/{stem}.json is missing; run `{BY_STEM[stem].command}`")
+    return json.loads(path.read_text())
+
+
+def stale_note(stem: str) -> str:
+    """'' for a current file, else a short label to print beside its figures."""
+    state, why = status(BY_STEM[stem], ROOT)
+    return "" if state == "current" else (f" (stale: {why})" if state == "stale" else " (made before code versions were recorded)")
+
+
+def ci(v: dict, digits: int = 2) -> str:
+    return f"{v['value']:.{digits}f} [{v['lo']:.{digits}f}, {v['hi']:.{digits}f}]"
+
+
+# -- figures ---------------------------------------------------------------------------------------
+def _agreement(kind: str, gallery: str = "app", group: str = "all", model: str = STUDENT) -> dict:
+    return results("agreement")["reports"][model]["results"][gallery][kind]["groups"][model][group]
+
+
+def _speed_median(variant: str, threads: int = 1) -> float:
+    (t,) = [t for t in results("speed")["timings"] if t["threads"] == threads]
+    return t["text_b1"][variant]["median"]
+
+
+def _app_load_run(backend: str) -> dict:
+    return next(r for r in results("app_load")["runs"] if r["backend"] == backend)["many"]
+
+
+def _startup(key: str) -> str:
+    return f"{results_file('app_startup.json')[key]['seconds_to_ready']:.0f} s"
+
+
+def results_file(name: str) -> dict:
+    return json.loads((ROOT / "results" / name).read_text())
+
+
+def _reliability() -> tuple[int, int, int]:
+    cases = results("reliability")["cases"]
+    counted = [c for c in cases if c["held"] is not None]
+    return sum(c["held"] for c in counted), len(counted), len(cases) - len(counted)
+
+
+FIGURES: dict[str, Callable[[], str]] = {
+    "agreement.keywords.overlap": lambda: f"{_agreement('keywords')['overlap@10']['value']:.2f}",
+    "agreement.keywords.ratio": lambda: ci(_agreement("keywords")["ratio"]),
+    "agreement.keywords.cosine": lambda: f"{_agreement('keywords')['cosine']['value']:.2f}",
+    "agreement.names.overlap": lambda: f"{_agreement('names')['overlap@10']['value']:.2f}",
+    "speed.student_int8_ms": lambda: f"{_speed_median('student ONNX int8'):.1f} ms",
+    "speed.teacher_pytorch_ms": lambda: f"{_speed_median('teacher PyTorch'):.1f} ms",
+    "speed.int8_size": lambda: f"{results('speed')['sizes']['student']['text.int8.onnx'] / 1e6:.0f} MB",
+    "startup.first": lambda: _startup("first_run"),
+    "startup.student": lambda: _startup("first_run_student"),
+    "startup.later": lambda: _startup("later_start"),
+    "reliability.held": lambda: "{} of {}".format(*_reliability()[:2]),
+    "app_load.p95": lambda: f"{_app_load_run('ONNX int8')['p95'] / 1000:.2f} s",
+}
+
+
+def summary_table() -> str:
+    """The README's results table: one line per question, each with its source and whether it is current."""
+    rows = []
+    kw, names = _agreement("keywords"), _agreement("names")
+    rows.append(["Does the student behave like its teacher on what people type? (test split, the app's gallery, "
+                 "single CLDR keywords, ~100 languages)",
+                 f"R@10 ratio {ci(kw['ratio'])}; top-10 overlap {kw['overlap@10']['value']:.2f}; "
+                 f"cosine S(x)·T(x) {kw['cosine']['value']:.2f}", "agreement"])
+    rows.append(["… on names (the kind of text it was distilled on)",
+                 f"R@10 ratio {ci(names['ratio'])}; top-10 overlap {names['overlap@10']['value']:.2f}", "agreement"])
+    ml = results("multilingual")["reports"]
+    for student in (STUDENT, "lit-e5s-effl0-siglip-half-dr"):
+        if student in ml:
+            groups = ml[student]["groups"][student]
+            cells = "; ".join(f"{g} {ci(groups[g]['ratio'])}" for g in ("trained", "held-out", "all") if g in groups)
+            rows.append([f"`{student}` ÷ teacher, R@10 on names, 372 test images", cells, "multilingual"])
+    sp = results("speed")
+    rows.append(["Query latency, batch 1, 1 thread (median)",
+                 f"student ONNX int8 {_speed_median('student ONNX int8'):.1f} ms, teacher PyTorch "
+                 f"{_speed_median('teacher PyTorch'):.1f} ms; text.int8.onnx "
+                 f"{sp['sizes']['student']['text.int8.onnx'] / 1e6:.0f} MB", "speed"])
+    rec = sp.get("recall", {})
+    if rec:
+        rows.append(["Test R@10, all languages, by backend",
+                     "; ".join(f"{k} {v:.3f}" for k, v in rec.items()), "speed"])
+    run = _app_load_run("ONNX int8")
+    rows.append(["The app under 20 concurrent clients (ONNX int8)",
+                 f"{run['queries_per_s']:.1f} queries/s, p95 {run['p95'] / 1000:.2f} s",
+                 "app_load"])
+    held, counted, not_kills = _reliability()
+    rows.append(["Kills, tampering, load", f"{held} of {counted} cases held"
+                 + (f" ({not_kills} planned kills came after the job finished, not counted)" if not_kills else ""),
+                 "reliability"])
+    photos = results("photos")["runs"][TEACHER]["models"]
+    rows.append(["A photo found by its caption, R@1 among the test photos (CLIP-style teacher)",
+                 f"photo-aware head {ci(photos[TEACHER]['photos_only_R@1'])}; trained head alone "
+                 f"{ci(photos[TEACHER + ' (trained head only)']['photos_only_R@1'])}", "photos"])
+    lines = ["| question | measured | source |", "| --- | --- | --- |"]
+    lines += [f"| {q} | {m} | [`results/{s}.md`](results/{s}.md){stale_note(s)} |" for q, m, s in rows]
+    return "\n".join(lines) + "\n"
+
+
+def results_index_table() -> str:
+    lines = ["| file | what it measures | made by | status |", "| --- | --- | --- | --- |"]
+    for e in ENTRIES:
+        state, why = status(e, ROOT)
+        files = ", ".join(f"[`{f}`]({f})" for f in e.files if (ROOT / "results" / f).exists())
+        lines.append(f"| {files} | {e.what} | `{e.command}` | **{state}**: {why} |")
+    lines += ["", "| other file | what it is |", "| --- | --- |"]
+    lines += [f"| [`{name}`]({name}) | {what} |" for name, what in OTHER_FILES.items()]
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS: dict[str, Callable[[], str]] = {"summary": summary_table}
+
+
+# -- docs/cli.md -----------------------------------------------------------------------------------
+# (command as typed, module, sub-commands); a module without argparse shows its docstring.
+COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("python app.py", "app", ()),
+    ("python -m training.data", "training.data.__main__", ("build", "card")),
+    ("python -m training.data.cldr", "training.data.cldr", ()),
+    ("python -m training.data.to_clip_benchmark", "training.data.to_clip_benchmark", ()),
+    ("python -m zoo", "zoo.__main__", ("list", "info", "pull", "push")),
+    ("python -m training.teachers", "training.teachers", ()),
+    ("python -m training.distill", "training.distill", ()),
+    ("python -m training.evaluate", "training.evaluate", ()),
+    ("python -m training.student_card", "training.student_card", ()),
+    ("python -m training.build_zoo", "training.build_zoo", ()),
+    ("python -m training.study", "training.study", ()),
+    ("python -m export.onnx", "export.onnx", ()),
+    ("python -m export.clip_benchmark", "export.clip_benchmark", ()),
+    ("python -m search.build_index", "search.build_index", ()),
+    *((f"python -m benchmarks.{m}", f"benchmarks.{m}", ()) for m in (
+        "multilingual", "agreement", "speed", "app_load", "reliability", "photos", "index_scale", "teacher_cache",
+        "embedding_tail", "student_variants", "clip_benchmark_table", "app_screenshot", "gradio_overheads", "gpu_smoke",
+        "publish")),
+)
+ARGPARSE_FREE = {"export.clip_benchmark", "benchmarks.gradio_overheads", "benchmarks.gpu_smoke"}
+
+
+def command_help(module: str, sub: str = "") -> str:
+    mod = importlib.import_module(module)
+    if module in ARGPARSE_FREE:
+        return (mod.__doc__ or "").strip() + "\n"
+    out = io.StringIO()
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = CLI_WIDTH
+    try:
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            mod.main([sub, "--help"] if sub else ["--help"])
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = old
+    text = out.getvalue()
+    if "usage:" not in text:
+        raise PublishError(f"{module} {sub} --help printed no usage")
+    return text
+
+
+def cli_markdown() -> str:
+    lines = ["# Command-line reference", "",
+             "Generated by `python -m benchmarks.publish` from each command's own `--help`; "
+             "`tests/test_publish.py` fails when this page and the commands disagree. The README says what to run "
+             "first; `docs/guide.md` explains what the commands do and why.", ""]
+    lines += [f"- [`{cmd}`](#{re.sub(r'[^a-z0-9 -]', '', cmd.lower()).replace(' ', '-')})" for cmd, _, _ in COMMANDS]
+    for cmd, module, subs in COMMANDS:
+        lines += ["", f"## {cmd}", ""]
+        for sub in ("", *subs):
+            if sub:
+                lines += [f"### {cmd} {sub}", ""]
+            lines += ["```text", command_help(module, sub).rstrip(), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def results_readme() -> str:
+    return "\n".join([
+        "# results/", "",
+        "What the benchmark and study commands measured on this project's 2-core machines (and, where a GPU was "
+        "lent, on it). Every file says how to reproduce it. Each `.json` records the command, the git commit and a "
+        "fingerprint of the code it measures (`provenance`); **stale** means that code has changed since, "
+        "**unrecorded** that the file predates the record. The README and docs quote these files only through "
+        "`python -m benchmarks.publish`, which writes this page too.", "",
+        results_index_table().rstrip(), "",
+        "Retrieval ranks count ties against the model (a positive that scores exactly as high as a negative ranks "
+        "below it; `training/evaluation/retrieval.py`). Files marked \"ranks predate the tie rule\" let the search "
+        "index break ties in its own order; only identical images tie (flags that share a design).", ""])
+
+
+# -- rendering -------------------------------------------------------------------------------------
+def render_doc(text: str) -> str:
+    def inline(m: re.Match) -> str:
+        key = m.group(1)
+        if key not in FIGURES:
+            raise PublishError(f"unknown figure <!--n:{key}-->; known: {', '.join(sorted(FIGURES))}")
+        return f"<!--n:{key}-->{FIGURES[key]()}<!--/n-->"
+
+    def block(m: re.Match) -> str:
+        key = m.group(2)
+        if key not in BLOCKS:
+            raise PublishError(f"unknown block <!--block:{key}-->; known: {', '.join(sorted(BLOCKS))}")
+        return f"{m.group(1)}{BLOCKS[key]()}{m.group(4)}"
+
+    return INLINE.sub(inline, BLOCK.sub(block, text))
+
+
+def rendered(root: Path = ROOT) -> dict[Path, str]:
+    """Every generated file as it should read now."""
+    out = {root / doc: render_doc((root / doc).read_text()) for doc in DOCS if (root / doc).is_file()}
+    out[root / "docs" / "cli.md"] = cli_markdown()
+    out[root / "results" / "README.md"] = results_readme()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.publish", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any generated file is out of date")
+    args = parser.parse_args(argv)
+    from core.io import atomic_write_text
+
+    differ = []
+    for path, text in rendered().items():
+        if not path.is_file() or path.read_text() != text:
+            differ.append(path.relative_to(ROOT))
+            if not args.check:
+                atomic_write_text(path, text)
+    verb = "out of date" if args.check else "rewritten"
+    print("\n".join(f"{verb}: {p}" for p in differ) or "every generated file is up to date")
+    return 1 if args.check and differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
