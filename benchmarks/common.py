@@ -4,16 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.io import atomic_write_json, atomic_write_text
+from core.results_index import provenance
 from training.evaluation.cost import machine  # noqa: F401  (re-exported: every result names its machine)
-
-from .results_index import provenance
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def write_results(stem: str, data: dict, markdown: str, out: Path = RESULTS) -> Path:
     """Write `stem`.json and .md; both record how and from which code they were made, so a later
-    check can tell when the code they measure has moved on (`benchmarks.results_index.status`)."""
+    check can tell when the code they measure has moved on (`core.results_index.status`)."""
     out.mkdir(parents=True, exist_ok=True)
     made = provenance(stem)
     atomic_write_json(out / f"{stem}.json", {**data, "provenance": made})

@@ -8,7 +8,7 @@ Three kinds of generated text:
   comes from a stale or unrecorded results file says so beside it.
 - **docs/cli.md**: every command's own `--help` (argparse), so the reference cannot drift.
 - **results/README.md**: every results file, what it measures, the command that makes it, and
-  whether the code it measures changed since (`benchmarks.results_index`).
+  whether the code it measures changed since (`core.results_index`).
 
 `--check` writes nothing and exits 1 naming each file that differs from what would be written;
 `tests/test_publish.py` runs the same check, so a figure typed by hand or left behind by a rerun
@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from .results_index import BY_STEM, ENTRIES, OTHER_FILES, ROOT, status
+from core.results_index import BY_STEM, ENTRIES, OTHER_FILES, ROOT, status
 
 DOCS = ("README.md", "docs/guide.md", "docs/design.md")
 INLINE = re.compile(r"<!--n:([\w.:-]+)-->(.*?)<!--/n-->", re.S)

@@ -11,8 +11,8 @@ from PIL import Image
 
 from benchmarks import publish
 from benchmarks.common import write_results
-from benchmarks.results_index import BY_STEM, ENTRIES, OTHER_FILES, ROOT, ResultsEntry, code_fingerprint, status
 from core.progress import PROGRESS_FILE_ENV, read_marks
+from core.results_index import BY_STEM, ENTRIES, OTHER_FILES, ROOT, ResultsEntry, code_fingerprint, status
 from search.service import SearchService
 
 
@@ -47,7 +47,7 @@ def test_unknown_figure_or_block_is_an_error():
 def test_every_results_file_is_indexed():
     indexed = {f for e in ENTRIES for f in e.files} | set(OTHER_FILES) | {"README.md"}
     present = {p.name for p in (ROOT / "results").iterdir() if p.is_file()}
-    assert present <= indexed, f"not in benchmarks/results_index.py: {sorted(present - indexed)}"
+    assert present <= indexed, f"not in core/results_index.py: {sorted(present - indexed)}"
 
 
 def test_status_follows_the_measured_code(tmp_path: Path):

@@ -30,6 +30,7 @@ import numpy as np
 from core.constants import teacher_name
 from core.io import atomic_write_json, atomic_write_text
 from core.paths import zoo_checkpoint
+from core.results_index import provenance
 from zoo import load_model
 from zoo.checkpoint import is_checkpoint
 
@@ -353,7 +354,8 @@ def write_study(out: Path, rows: list[dict], samples: dict, teachers: dict, budg
     result = {"budget": budget, "schedule": schedule, "seeds": list(seeds), "machine": machine(),
               "seconds": round(time.perf_counter() - started, 1), "languages": n_languages,
               "students_done": len(rows), "students_planned": total,
-              "teachers": teachers, "rows": rows, "cells": cells, "contrasts": contrasts}
+              "teachers": teachers, "rows": rows, "cells": cells, "contrasts": contrasts,
+              "provenance": provenance("study")}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "study.json", result)
     atomic_write_text(out / "study.md", study_markdown(result))

@@ -1,5 +1,8 @@
 """What each file in results/ is, which command makes it, and which code it measures.
 
+It sits in core, a table and a few hashes with no project imports, so that every layer that writes
+a results file (the study in training, the benchmarks) records its provenance the same way.
+
 A results file is only as good as the code and models it was made from. Each benchmark records its
 provenance when it writes (`provenance`: the command line, the git commit, a fingerprint of the
 source files listed here under `measures`); `status` compares that fingerprint with the code as it
