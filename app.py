@@ -5,24 +5,17 @@
 On a fresh checkout it first builds what search needs (corpus -> CLIP-style teacher), serves,
 then distills the teacher's half-size DR student in the background (the student panel fills in
 by itself when it is ready), then the rest of the default zoo and the ONNX exports — in a child
-process at lower priority on one thread, so queries keep the cores. This file is only the UI: every answer comes from
-`search.service.SearchService`, which the tests and the Gradio API use too.
+process at lower priority on one thread, so queries keep the cores (`serving/background.py`). This
+file is only the UI: every answer comes from `search.service.SearchService`, which the tests and
+the Gradio API use too; the few Gradio internals it patches are in `serving/gradio_patches.py`.
 """
 from __future__ import annotations
 
-import os
+from serving.gradio_patches import configure_environment
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # never phone home
-# Gradio 6.17 rebuilds a pandas summary of every event it has ever served after each event
-# (GRADIO_ANALYTICS_CACHE_FREQUENCY=1), so an answer's cost grows with uptime (results/gradio_overheads.md:
-# 4 ms after 5,000 queries, 34 ms after 50,000). It only feeds Gradio's monitoring page: never rebuild it.
-os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**12))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the app never downloads; hub names only when a user asks elsewhere
+configure_environment()  # before huggingface_hub and gradio are first imported: they read it once
 
-# after the environment above: huggingface_hub and gradio read it when first imported
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,170 +23,27 @@ import time
 import uuid
 from pathlib import Path
 
-from core.constants import DEFAULT_LOSSES, FAMILIES, student_name, teacher_name
-from core.io import atomic_write_json
-from core.paths import corpus_dir, downloads_dir, export_dir, export_path, zoo_dir
-from export.onnx import export_model
-from export.runtime import is_export
+from core.constants import student_name, teacher_name
+from core.paths import corpus_dir, downloads_dir, export_dir, zoo_dir
 from search.build_index import IndexBuildError
 from search.service import BACKENDS, DEFAULT_K, SearchService
+from serving.background import STATUS, record_startup, start_background_build
+from serving.gradio_patches import forget_finished_events, path_gallery, tolerant_image
 from training.build_zoo import build_default_zoo
-from training.student_card import measured, refresh_card
 
 STARTED = time.perf_counter()
-STATUS = {"background": "idle"}
 EXAMPLES = ["perro", "犬", "собака", "un chat qui dort", "Kaffee", "القمر", "로켓", "bandera de Japón", "हवाई जहाज़", "🍕 pizza"]
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "ru", "zh", "ja", "ko", "ar", "tr", "fa", "id"]
 PREFERRED = {"teacher": teacher_name("clip"), "student": student_name("clip", "half", "dr")}
+SERVE_WORKERS = 2  # queries answered at once: one per core, each encoding on one thread (torch and
+SERVE_THREADS = 1  # onnxruntime): batch-1 work gains little from a second thread, and two workers on
+                   # two threads each fight over 2 cores
 
 
 def ensure_minimal_zoo(log=print) -> list[str]:
     """Build, in the foreground, only what a first search needs: the corpus and the teacher (the
     student follows in the background, so the page is usable minutes earlier)."""
     return build_default_zoo(families=("clip",), losses=(), progress=True, log=log)
-
-
-SERVE_WORKERS = 2  # queries answered at once: one per core, each encoding on one thread (torch and
-SERVE_THREADS = 1  # onnxruntime): batch-1 work gains little from a second thread, and two workers on
-                   # two threads each fight over 2 cores
-BUILD_NICENESS = 10  # the background build yields the cores to people's queries
-BUILD_THREADS = 1  # and never takes more than one of them for its own math
-STATUS_LINE = "lingualens-status: "
-
-
-def background_build(app_age_s: float | None = None) -> int:
-    """The rest of the default zoo and its ONNX exports, in this (child) process: see
-    `build_rest_in_background`. `app_age_s`: how long the app had run when it started this child;
-    given, the first student's time since the app's start is recorded."""
-    import torch
-
-    _die_with_parent()
-    torch.set_num_threads(BUILD_THREADS)
-
-    def status(message: str) -> None:
-        print(STATUS_LINE + message.strip(), flush=True)
-
-    try:
-        status("distilling the default student (it appears in the student panel when ready) …")
-        built = build_default_zoo(families=("clip",), losses=("dr",), progress=False, log=status)
-        if app_age_s is not None and built:
-            record_startup(app_age_s + time.perf_counter() - STARTED, built, key="first_run_student")
-        status("building the rest of the default zoo (SigLIP teacher, ED students) …")
-        build_default_zoo(progress=False, log=status)
-        # students first (the student panel's default); then teachers, so both panels can run ONNX
-        exports = [student_name(family, "half", loss) for loss in DEFAULT_LOSSES for family in FAMILIES]
-        for name in exports + [teacher_name(family) for family in FAMILIES]:
-            if not is_export(export_path(name)):
-                status(f"exporting {name} to ONNX (fp32 + gated int8) …")
-                export_model(name, int8=True)
-        for name in exports:  # the cards' every-language tables, and the app's "keeps 0.93 in Thai"
-            if not measured(name):
-                status(f"measuring {name} in every language for its card …")
-                refresh_card(name, evaluate=True, progress=False)
-        status("default zoo, ONNX exports and model cards complete")
-        return 0
-    except Exception as exc:  # the app keeps serving what exists
-        status(f"background build stopped: {type(exc).__name__}: {exc}")
-        return 1
-
-
-def _die_with_parent() -> None:
-    """The child's first act: lower its own priority and (Linux) ask for SIGTERM when the app ends.
-    Done here rather than in a `preexec_fn`, which is unsafe in a process that runs threads."""
-    parent = os.getppid()
-    os.nice(BUILD_NICENESS)
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        return
-    if os.getppid() != parent:  # the app ended before the request took hold
-        sys.exit(0)
-
-
-def build_rest_in_background(record: bool = False) -> subprocess.Popen:
-    """Distil and export the rest of the default zoo in a child process at lower priority with one
-    thread. Run as a thread of the app (as before), it shared torch's thread pool and the cores
-    with every query: on 2 cores the first query after the page appeared waited > 8 s and 20
-    users saw p95 ≈ 11 s while it ran. Its status lines feed the page's status line."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(BUILD_THREADS), "MKL_NUM_THREADS": str(BUILD_THREADS)}
-    age = ["--record", f"{time.perf_counter() - STARTED:.1f}"] if record else []
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--background-build", *age],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-
-    def relay() -> None:
-        for line in proc.stdout:
-            if line.startswith(STATUS_LINE):
-                STATUS["background"] = line[len(STATUS_LINE):].strip()
-        if proc.wait() != 0 and "stopped" not in STATUS["background"]:
-            STATUS["background"] = f"background build stopped (exit code {proc.returncode})"
-
-    threading.Thread(target=relay, name="zoo-builder-status", daemon=True).start()
-    return proc
-
-
-def record_startup(seconds: float, built: list[str], key: str | None = None) -> None:
-    path = Path(__file__).resolve().parent / "results" / "app_startup.json"
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    key = key or ("first_run" if built else "later_start")
-    data[key] = {"seconds_to_ready": round(seconds, 1), "built": built, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    try:
-        atomic_write_json(path, data)
-    except OSError:
-        pass
-
-
-def tolerant_image(gr, **kwargs):
-    """An image input that hands the uploaded file to the search service even when Pillow cannot
-    open it (corrupt, empty, not an image, a decompression bomb): the service then says what is
-    wrong, where Gradio's own preprocessing would fail with a bare "the app raised an exception".
-    The instance's `preprocess` is wrapped rather than subclassed: Gradio writes a `.pyi` stub next
-    to any module that defines a component class, and the app writes nothing into its source tree."""
-    image = gr.Image(type="filepath", image_mode=None, **kwargs)
-    strict = image.preprocess
-
-    def preprocess(payload):
-        try:
-            return strict(payload)
-        except Exception:
-            return None if payload is None or payload.path is None else str(payload.path)
-
-    image.preprocess = preprocess
-    return image
-
-
-def path_gallery(gr, **kwargs):
-    """A gallery whose answers are built in the calling thread. Gradio 6.17's `Gallery.postprocess`
-    starts a thread pool for every answer (three threads for eight file paths) although a path
-    needs no work: 1.1 ms a panel idle and more under load, against 0.1 ms for the same
-    `GalleryData` built directly (tested equal; results/gradio_overheads.md). Anything but plain
-    local file paths goes to Gradio's own code. Wrapped on the instance, like `tolerant_image`."""
-    from gradio.components.gallery import GalleryData, GalleryImage
-    from gradio.data_classes import ImageData
-    from gradio_client.utils import get_mimetype
-
-    gallery = gr.Gallery(**kwargs)
-    threaded = gallery.postprocess
-
-    def plain(item) -> bool:
-        return (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)
-                and (item[1] is None or isinstance(item[1], str)) and "://" not in item[0]
-                and not item[0].lower().endswith(".svg"))
-
-    def postprocess(value):
-        if not value or isinstance(value, str) or not all(plain(item) for item in value):
-            return threaded(value)
-        items = [(path, caption, get_mimetype(path)) for path, caption in value]
-        if any("video" in (mime or "") for _, _, mime in items):
-            return threaded(value)
-        return GalleryData(root=[GalleryImage(image=ImageData(path=path, url=None, orig_name=Path(path).name,
-                                                              mime_type=mime), caption=caption)
-                                 for path, caption, mime in items])
-
-    gallery.postprocess = postprocess
-    return gallery
 
 
 def build_ui(service, teacher: str, student: str):
@@ -222,7 +72,14 @@ def build_ui(service, teacher: str, student: str):
         return ("", out[0], out[1], labels[0], labels[1],
                 f"overlap@{len(result['panels'][0].ids) or '-'} between the two lists: **{ov:.0%}**" if ov is not None else "")
 
+    def current(t, s):
+        """The page's models, or, where a dropdown is still empty (a page opened before its model
+        existed), the zoo's preferred ones now: a first query never meets "no model chosen"."""
+        teachers_now, students_now = choices()
+        return t or pick(PREFERRED["teacher"], teachers_now), s or pick(PREFERRED["student"], students_now)
+
     def do_search(query, t, s, backend, k, use_uploads, session):
+        t, s = current(t, s)
         uploads = session.get("paths", []) if (use_uploads and session) else []
         message, t_hits, s_hits, t_label, s_label, ov = panel_outputs(service.search_text(query, t, s, backend, int(k), uploads))
         if not message:  # beside the results: the query's language and what the student keeps there
@@ -234,6 +91,7 @@ def build_ui(service, teacher: str, student: str):
     def do_image(image, t, s, backend, k, language, session):
         if image is None:
             return ("ℹ️ Upload an image first.", [], [], "", "", "", "", "")
+        t, s = current(t, s)
         result = service.search_image(image, t, s, backend, int(k), language, session.get("paths", []) if session else [])
         base = panel_outputs(result)
         caps = []
@@ -350,9 +208,20 @@ def build_ui(service, teacher: str, student: str):
             zoo_dd.change(do_zoo, zoo_dd, [card, plots, facts], api_name="zoo")
             zip_ckpt.click(lambda n: do_zip(n, "checkpoint"), zoo_dd, [dl, dl_msg], api_name="download_checkpoint")
             zip_onnx.click(lambda n: do_zip(n, "onnx"), zoo_dd, [dl, dl_msg], api_name="download_onnx")
-        # the selected model's card on open, not only after the dropdown changes
-        demo.load(do_zoo, zoo_dd, [card, plots, facts], api_visibility="private")
         known = gr.State((tuple(teachers), tuple(students)))
+
+        def on_open():
+            """Every page reads the zoo as it is when the page opens, not as it was when the app
+            started: a page opened after the student was built has it selected at once."""
+            t, s = choices()
+            t_value, s_value = pick(teacher or PREFERRED["teacher"], t), pick(student or PREFERRED["student"], s)
+            return (gr.update(choices=t, value=t_value), gr.update(choices=s, value=s_value),
+                    gr.update(choices=t + s, value=s_value or t_value), (tuple(t), tuple(s)),
+                    gr.update(value=service.best_backend([n for n in (t_value, s_value) if n])))
+
+        # then the selected model's card, not only after the dropdown changes
+        demo.load(on_open, None, [t_dd, s_dd, zoo_dd, known, backend], api_visibility="private").then(
+            do_zoo, zoo_dd, [card, plots, facts], api_visibility="private")
 
         def tick(current_student, seen):
             """The status line; and every dropdown updated when the zoo has new models (the background
@@ -368,24 +237,6 @@ def build_ui(service, teacher: str, student: str):
         timer = gr.Timer(5.0)
         timer.tick(tick, [s_dd, known], [status, t_dd, s_dd, zoo_dd, known], api_visibility="private")
     return demo
-
-
-def forget_finished_events(demo, keep: int = 1000, every_s: float = 60.0) -> None:
-    """Gradio keeps a record of every event it has served (`Queue.event_analytics`) for as long as
-    it runs; drop finished ones beyond the last `keep`, so memory does not grow with uptime."""
-    while True:
-        time.sleep(every_s)
-        trim_event_records(getattr(demo, "_queue", None), keep)
-
-
-def trim_event_records(queue, keep: int) -> int:
-    records = getattr(queue, "event_analytics", None)
-    if not isinstance(records, dict) or len(records) <= keep:
-        return 0
-    finished = [k for k, v in list(records.items())[:-keep] if v.get("status") in ("success", "failed", "cancelled")]
-    for k in finished:
-        records.pop(k, None)
-    return len(finished)
 
 
 def pick(preferred: str, available: list[str]) -> str | None:
@@ -405,11 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve your own images: a directory from python -m search.build_index")
     parser.add_argument("--workers", type=int, default=SERVE_WORKERS,
                         help="queries answered at once (default: one per core of the 2-core machines this was tuned on)")
-    parser.add_argument("--background-build", action="store_true", help=argparse.SUPPRESS)  # the app's own child
-    parser.add_argument("--record", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.background_build:
-        return background_build(app_age_s=args.record)
 
     built: list[str] = []
     if not args.no_build:
@@ -455,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=forget_finished_events, args=(demo,), name="gradio-analytics", daemon=True).start()
     if not args.no_build:  # a --no-build start (tests, custom models) says nothing about the default app
         record_startup(ready, built)
-        builder = build_rest_in_background(record=True)
+        builder = start_background_build(app_age_s=time.perf_counter() - STARTED)
     print(f"LinguaLens ready at http://{args.host}:{args.port} after {ready:.0f} s", flush=True)
     try:
         while True:

@@ -1,7 +1,7 @@
 """python -m benchmarks.gradio_overheads — the two Gradio costs the app works around, timed alone.
 
 1. `Gallery.postprocess` for one answer (8 corpus images with captions): Gradio 6.17's own,
-   which starts a thread pool per call, against `app.path_gallery`'s, which builds the same data
+   which starts a thread pool per call, against `serving.gradio_patches.path_gallery`'s, which builds the same data
    in the calling thread.
 2. `Queue.compute_analytics_summary`, which Gradio runs after every event by default
    (GRADIO_ANALYTICS_CACHE_FREQUENCY=1) over the records of every event served so far, at 500,
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     import gradio as gr
     from gradio.queueing import Queue
 
-    from app import path_gallery
+    from serving.gradio_patches import path_gallery
 
     images = sorted(str(p) for p in corpus_dir().rglob("*.png"))[:8]
     if len(images) < 8:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{data['machine']['cores']} cores, {data['machine']['cpu']}).", "",
           "## One answer's gallery (8 images with captions)", "",
           *table(["postprocess", "ms"], [["Gradio 6.17 `Gallery.postprocess` (a thread pool per call)", gallery["gradio"]],
-                                          ["`app.path_gallery` (same `GalleryData`, checked equal)", gallery["path_gallery"]]]),
+                                          ["`path_gallery` (same `GalleryData`, checked equal)", gallery["path_gallery"]]]),
           "", "## Gradio's analytics summary, rebuilt after every event by default", "",
           *table(["events served so far", "ms per rebuild"], [[f"{n:,}", ms] for n, ms in summary.items()]),
           "", "The app sets GRADIO_ANALYTICS_CACHE_FREQUENCY so the summary is never rebuilt, and keeps only the last "

@@ -56,6 +56,13 @@ def ensure_export(name: str) -> Path:
     return path
 
 
+def variants(teacher: str, student: str, published: dict[str, bool]) -> list[tuple[str, str, str]]:
+    """(role, model, backend) for every variant that exists: an int8 graph the gate did not
+    publish is not timed, and its cells stay blank with the gate's reason."""
+    return [(role, name, backend) for role, name in (("teacher", teacher), ("student", student))
+            for backend in BACKENDS if backend != "ONNX int8" or published[role]]
+
+
 def open_variant(name: str, backend: str, threads: int):
     if backend == "PyTorch":
         torch.set_num_threads(threads)
@@ -84,17 +91,16 @@ def interleaved(calls: dict[str, callable], runs: int, warmup: int) -> dict[str,
     return {n: spread(t) for n, t in times.items()}
 
 
-def time_threads(teacher: str, student: str, threads: int, runs: int, warmup: int, images: list) -> dict:
-    variants = {(role, backend): open_variant(name, backend, threads)
-                for role, name in (("teacher", teacher), ("student", student)) for backend in BACKENDS}
+def time_threads(which: list[tuple[str, str, str]], threads: int, runs: int, warmup: int, images: list) -> dict:
+    models = {(role, backend): open_variant(name, backend, threads) for role, name, backend in which}
     torch.set_num_threads(threads)
-    label = {key: f"{key[0]} {key[1]}" for key in variants}
-    b1 = interleaved({label[k]: (lambda r, m=m: m.encode_text([QUERIES[r % len(QUERIES)]])) for k, m in variants.items()},
+    label = {key: f"{key[0]} {key[1]}" for key in models}
+    b1 = interleaved({label[k]: (lambda r, m=m: m.encode_text([QUERIES[r % len(QUERIES)]])) for k, m in models.items()},
                      runs, warmup)
     b32 = interleaved({label[k]: (lambda r, m=m: m.encode_text((QUERIES * 2)[:32], batch_size=32))
-                       for k, m in variants.items()}, max(5, runs // 5), max(1, warmup // 5))
+                       for k, m in models.items()}, max(5, runs // 5), max(1, warmup // 5))
     # the image tower is the teacher's in every variant (students share it; int8 leaves it fp32)
-    image_models = {b: variants[("teacher", b)] for b in ("PyTorch", "ONNX fp32")}
+    image_models = {b: models[("teacher", b)] for b in ("PyTorch", "ONNX fp32")}
     i1 = interleaved({b: (lambda r, m=m: m.encode_image([images[r % len(images)]])) for b, m in image_models.items()},
                      max(5, runs // 3), max(1, warmup // 3))
     return {"threads": threads, "text_b1": b1, "text_b32": b32, "image_b1": i1}
@@ -121,19 +127,34 @@ def measure_rss(name: str, backend: str, threads: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def recalls(teacher: str, student: str) -> dict[str, float]:
+def recalls(which: list[tuple[str, str, str]]) -> dict[str, float]:
     """Test text->image R@10 over every language, measured for every variant (ONNX fp32 included:
     export parity bounds the embeddings, not the ranks)."""
     root = default_corpus_path()
     records = load_corpus(root)
-    models = {f"{role} {backend}": open_variant(name, backend, torch.get_num_threads())
-              for role, name in (("teacher", teacher), ("student", student)) for backend in BACKENDS}
+    models = {f"{role} {backend}": open_variant(name, backend, torch.get_num_threads()) for role, name, backend in which}
     rep = evaluate_multilingual(models, records, root, split="test", n_boot=200, progress=True)
     return {n: rep["groups"][n]["all"][HEADLINE]["value"] for n in models}
 
 
 def cell(s: dict) -> str:
     return f"{s['min']:.1f} / {s['median']:.1f} / {s['max']:.1f}"
+
+
+def factor_lines(med: dict[str, float]) -> list[str]:
+    """Each factor's speed-up; a factor whose variant was not published (an int8 graph the gate
+    rejected) is named, not computed."""
+    def x(a: str, b: str) -> str:
+        return f"{med[a] / med[b]:.2f}x" if a in med and b in med else "— (int8 not published)"
+
+    return [f"- depth (teacher → student, both PyTorch): {x('teacher PyTorch', 'student PyTorch')}",
+            f"- runtime (PyTorch → ONNX fp32): teacher {x('teacher PyTorch', 'teacher ONNX fp32')}, "
+            f"student {x('student PyTorch', 'student ONNX fp32')}",
+            f"- int8 (ONNX fp32 → int8): teacher {x('teacher ONNX fp32', 'teacher ONNX int8')}, "
+            f"student {x('student ONNX fp32', 'student ONNX int8')}",
+            f"- **headline, like with like**: student ONNX int8 vs teacher ONNX int8 "
+            f"{x('teacher ONNX int8', 'student ONNX int8')}; student ONNX (best published) vs teacher PyTorch "
+            f"{x('teacher PyTorch', 'student ONNX int8' if 'student ONNX int8' in med else 'student ONNX fp32')}"]
 
 
 def render(report: dict) -> str:
@@ -153,15 +174,7 @@ def render(report: dict) -> str:
                     [[n, cell(s), f"{base / s['median']:.1f}x", cell(b32[n]), f"{32000 / b32[n]['median']:.0f}"]
                      for n, s in b1.items()])
         med = {n: s["median"] for n, s in b1.items()}
-        md += ["", "Each factor alone (batch-1 median ratio):", "",
-               f"- depth (teacher → student, both PyTorch): {med['teacher PyTorch'] / med['student PyTorch']:.2f}x",
-               f"- runtime (PyTorch → ONNX fp32): teacher {med['teacher PyTorch'] / med['teacher ONNX fp32']:.2f}x, "
-               f"student {med['student PyTorch'] / med['student ONNX fp32']:.2f}x",
-               f"- int8 (ONNX fp32 → int8): teacher {med['teacher ONNX fp32'] / med['teacher ONNX int8']:.2f}x, "
-               f"student {med['student ONNX fp32'] / med['student ONNX int8']:.2f}x",
-               f"- **headline, like with like**: student ONNX int8 vs teacher ONNX int8 "
-               f"{med['teacher ONNX int8'] / med['student ONNX int8']:.2f}x; vs teacher PyTorch "
-               f"{med['teacher PyTorch'] / med['student ONNX int8']:.2f}x", ""]
+        md += ["", "Each factor alone (batch-1 median ratio):", ""] + factor_lines(med) + [""]
         img = t["image_b1"]
         md += [f"Image, batch 1 ({next(iter(img.values()))['runs']} runs): PyTorch {cell(img['PyTorch'])}, ONNX fp32 "
                f"{cell(img['ONNX fp32'])}. Students share the teacher's image tower, and the int8 variant keeps it fp32, "
@@ -200,13 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     configs = {role: read_export_config(ensure_export(name)) for role, name in (("teacher", args.teacher),
                                                                               ("student", args.student))}
     rss_threads = max(args.threads)  # probes first, while this process holds no model
-    rss = {f"{role} {backend}": measure_rss(name, backend, rss_threads)
-           for role, name in (("teacher", args.teacher), ("student", args.student)) for backend in BACKENDS}
+    which = variants(args.teacher, args.student, {role: bool(c["int8"].get("published")) for role, c in configs.items()})
+    rss = {f"{role} {backend}": measure_rss(name, backend, rss_threads) for role, name, backend in which}
     images = [p.load() for p in PHOTOS[:4]]
-    timings = [time_threads(args.teacher, args.student, t, args.runs, args.warmup, images) for t in args.threads]
+    timings = [time_threads(which, t, args.runs, args.warmup, images) for t in args.threads]
     report = {"machine": machine(), "onnxruntime": onnxruntime.__version__, "teacher": args.teacher,
               "student": args.student, "warmup": args.warmup, "timings": timings, "rss": rss, "rss_threads": rss_threads,
-              "recall": {} if args.no_recall else recalls(args.teacher, args.student),
+              "recall": {} if args.no_recall else recalls(which),
               "sizes": {role: c.get("sizes_bytes", {}) for role, c in configs.items()},
               "int8": {role: c["int8"].get("reason", "") for role, c in configs.items()}}
     path = write_results("speed", json.loads(json.dumps(report, default=float)), render(report))

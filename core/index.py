@@ -11,7 +11,7 @@ by `kind`, so the app can show which one answered and the evaluation can insist 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -105,3 +105,9 @@ class GalleryIndex:
             self._build()
         scores, ids = self._index.search(q, k)
         return scores, ids
+
+    def top(self, query: np.ndarray, k: int) -> list[tuple[Any, float]]:
+        """The best `k` (payload, score) pairs for one query vector: the one ranking path every
+        gallery, upload list and caption list goes through."""
+        scores, ids = self.search(np.asarray(query, np.float32).reshape(1, -1), k)
+        return [(self.payloads[i], float(s)) for i, s in zip(ids[0], scores[0])]

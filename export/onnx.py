@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.io import atomic_dir, atomic_write_json, atomic_write_text, sha256_file
+from core.languages import choosable_languages
 from core.paths import export_path
 from core.progress import mark
 from training.data.corpus import default_corpus_path, load_corpus
@@ -52,9 +53,13 @@ from .runtime import CONFIG_NAME, OnnxEncoder
 OPSET = 17
 PARITY_ATOL = 1e-4
 INT8_MAX_DROP = 0.01  # R@10 any language group may lose in the int8 variant
+# A group is held against int8 only when its loss is also measurable: the paired interval of
+# int8 ÷ fp32 lies below 1. A six-language group has a few hundred val queries, where a point
+# drop over 0.01 can be a handful of queries moving either way; a tie is a tie.
+INT8_TIE_PASSES = True
 GATHER_BLOCK = 32  # values per scale in the 4-bit embedding tables
 GATHER_OPSET = 21
-GATE_BOOT = 200  # the gate reads point values; intervals are the benchmark's job
+GATE_BOOT = 1000  # resamples for the gate's paired intervals
 SAMPLE_TEXTS = ["a short sample", "un ejemplo un poco más largo"]  # traced: ids of two lengths
 PARITY_TEXTS = ["a cat sitting on a mat", "un perro en el parque", "猫がマットの上にいる", "кошка спит",
                 "القطة تنام", "고양이", "बिल्ली सो रही है", "Η γάτα", "", "flag: France " * 40]
@@ -229,24 +234,42 @@ def quantize(src: Path, dst: Path) -> None:
 
 def int8_gate(path: Path, corpus: Path | None, languages: list[str] | None = None,
               trained_languages: list[str] | None = None) -> dict:
-    """Text->image R@10 on the val split in every language of the corpus, fp32 vs int8, by language
-    group (trained, held-out, untrained, outside XLM-R, all): int8 is published only if no group
-    loses more than INT8_MAX_DROP. A mean over all languages could hide one script paying for the
-    rest, which is exactly what shrinking the embedding table risks."""
+    """Text->image R@10 on the val split, fp32 vs int8, by language group (trained, dev held-out,
+    untrained, outside XLM-R, all): int8 is published only if no group measurably loses more than
+    INT8_MAX_DROP. A mean over all languages could hide one script paying for the rest, which is
+    exactly what shrinking the embedding table risks. Publishing is a choice, so the test
+    held-out languages take no part in it (`choosable_languages`)."""
     root = corpus or default_corpus_path()
     records = load_corpus(root)
+    languages = choosable_languages(languages or sorted({r.language for r in records}))
     models = {"fp32": OnnxEncoder(path, variant="fp32"), "int8": _Unpublished(path)}
     rep = evaluate_multilingual(models, records, root, split="val", reference="fp32", languages=languages,
                                 n_boot=GATE_BOOT, trained_languages=trained_languages)
     groups = {}
     for group, fp32 in rep["groups"]["fp32"].items():
         int8 = rep["groups"]["int8"][group]
+        ratio = int8.get("ratio") or {"value": 1.0, "lo": 1.0, "hi": 1.0}
+        drop = fp32[ML_HEADLINE]["value"] - int8[ML_HEADLINE]["value"]
         groups[group] = {"languages": fp32["languages"], "fp32": fp32[ML_HEADLINE]["value"],
-                         "int8": int8[ML_HEADLINE]["value"],
-                         "drop": fp32[ML_HEADLINE]["value"] - int8[ML_HEADLINE]["value"]}
-    worst = max(groups, key=lambda g: groups[g]["drop"])
+                         "int8": int8[ML_HEADLINE]["value"], "drop": drop,
+                         "ratio": {k: ratio[k] for k in ("value", "lo", "hi")},
+                         "fails": bool(drop > INT8_MAX_DROP and (ratio["hi"] < 1 or not INT8_TIE_PASSES))}
+    worst = max(groups, key=lambda g: (groups[g]["fails"], groups[g]["drop"]))
     return {"val_R@10_fp32": groups["all"]["fp32"], "val_R@10_int8": groups["all"]["int8"], "groups": groups,
-            "worst_group": worst, "drop": groups[worst]["drop"], "published": bool(groups[worst]["drop"] <= INT8_MAX_DROP)}
+            "languages": languages, "worst_group": worst, "drop": groups[worst]["drop"],
+            "published": not groups[worst]["fails"]}
+
+
+def gate_reason(gate: dict) -> str:
+    worst = gate["groups"][gate["worst_group"]]
+    r = worst["ratio"]
+    said = (f"val R@10 drop {worst['drop']:.3f} in the {gate['worst_group']} languages (the worst group; "
+            f"int8 ÷ fp32 {r['value']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}])")
+    if not gate["published"]:
+        return f"rejected: {said} > {INT8_MAX_DROP:.2f} and measurable; kept in rejected/ for inspection"
+    if worst["drop"] > INT8_MAX_DROP:
+        return f"passed: {said} is over {INT8_MAX_DROP:.2f} but a tie (its interval reaches 1)"
+    return f"passed: {said} ≤ {INT8_MAX_DROP:.2f}"
 
 
 class _Unpublished(OnnxEncoder):
@@ -305,9 +328,7 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
             mark("export", 3, stages)
             gate = int8_gate(tmp, corpus, gate_languages, trained_languages=info_of(model).languages)
             shutil.rmtree(tmp / ".gate", ignore_errors=True)
-            worst = f"val R@10 drop {gate['drop']:.3f} in the {gate['worst_group']} languages (the worst group)"
-            gate["reason"] = (f"passed: {worst} ≤ {INT8_MAX_DROP:.2f}" if gate["published"]
-                              else f"rejected: {worst} > {INT8_MAX_DROP:.2f}; kept in rejected/ for inspection")
+            gate["reason"] = gate_reason(gate)
             if not gate["published"]:
                 (tmp / "rejected").mkdir()
                 (tmp / "text.int8.onnx").rename(tmp / "rejected" / "text.int8.onnx")

@@ -310,7 +310,7 @@ def test_path_gallery_answers_exactly_like_gradios_gallery(small_corpus, tmp_pat
     import gradio as gr
     import numpy as np
 
-    from app import path_gallery
+    from serving.gradio_patches import path_gallery
 
     images = sorted(str(p) for p in (small_corpus / "images").rglob("*.png"))[:8]
     svg = tmp_path / "x.svg"

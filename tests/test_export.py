@@ -54,8 +54,10 @@ def test_int8_gate_is_recorded_in_config_and_card(exported):
     _, out = exported
     gate = json.loads((out / "lingualens_onnx.json").read_text())["int8"]
     assert {"val_R@10_fp32", "val_R@10_int8", "groups", "worst_group", "drop", "published", "reason"} <= set(gate)
-    assert gate["drop"] == max(g["drop"] for g in gate["groups"].values())  # the worst group decides
-    assert gate["published"] == (gate["drop"] <= 0.01)
+    assert gate["published"] == (not any(g["fails"] for g in gate["groups"].values()))  # the worst group decides
+    for g in gate["groups"].values():  # a group fails only on a drop over the limit that is also measurable
+        assert g["fails"] == (g["drop"] > 0.01 and g["ratio"]["hi"] < 1)
+        assert g["ratio"]["lo"] <= g["ratio"]["value"] <= g["ratio"]["hi"]
     assert gate["groups"]["all"]["fp32"] == gate["val_R@10_fp32"]
     card = (out / "README.md").read_text()
     assert gate["reason"] in card and "text.onnx" in card
@@ -69,9 +71,10 @@ def test_int8_published_when_within_the_gate(session_home, small_corpus, tmp_pat
 
     monkeypatch.setattr(onnx_export, "INT8_MAX_DROP", 1.0)
     out = onnx_export.export_model("tiny-export", tmp_path / "lenient", int8=True, corpus=small_corpus,
-                                   gate_languages=["en"])
+                                   gate_languages=["en", "th"])
     gate = json.loads((out / "lingualens_onnx.json").read_text())["int8"]
     assert gate["published"] and not (out / "rejected").exists()
+    assert gate["languages"] == ["en"]  # publishing is a choice: the test held-out languages take no part
     assert (out / "text.int8.onnx").stat().st_size < (out / "text.onnx").stat().st_size
     fp32, int8 = OnnxEncoder(out).encode_text(["hola", "猫"]), OnnxEncoder(out, variant="int8").encode_text(["hola", "猫"])
     assert int8.shape == (2, 16) and 0 < float(abs(fp32 - int8).max()) < 0.2  # quantized: close, not identical
@@ -88,7 +91,8 @@ def test_int8_rejected_when_it_costs_too_much(session_home, small_corpus, tmp_pa
     import export.onnx as onnx_export
     from export.runtime import OnnxEncoder, OnnxModelError
 
-    monkeypatch.setattr(onnx_export, "INT8_MAX_DROP", -1.0)  # nothing can pass
+    monkeypatch.setattr(onnx_export, "INT8_MAX_DROP", -1.0)  # nothing can pass,
+    monkeypatch.setattr(onnx_export, "INT8_TIE_PASSES", False)  # not even a tie
     out = onnx_export.export_model("tiny-export", tmp_path / "strict", int8=True, corpus=small_corpus,
                                    gate_languages=["en"])
     with pytest.raises(OnnxModelError, match="rejected: val R@10 drop"):
@@ -227,3 +231,14 @@ def test_thread_settings_reach_both_onnx_sessions(exported):
     assert OnnxEncoder(out).text_session.get_session_options().intra_op_num_threads == 0  # onnxruntime's default
     with pytest.raises(ValueError, match="at least 1"):
         OnnxEncoder(out, threads=0)
+
+
+def test_gate_reason_names_a_tie_over_the_limit():
+    from export.onnx import gate_reason
+
+    group = {"drop": 0.013, "ratio": {"value": 0.96, "lo": 0.91, "hi": 1.01}, "fails": False}
+    reason = gate_reason({"groups": {"dev held-out": group}, "worst_group": "dev held-out", "published": True})
+    assert reason.startswith("passed: val R@10 drop 0.013 in the dev held-out languages") and "a tie" in reason
+    group = {**group, "ratio": {"value": 0.96, "lo": 0.93, "hi": 0.99}, "fails": True}
+    reason = gate_reason({"groups": {"dev held-out": group}, "worst_group": "dev held-out", "published": False})
+    assert reason.startswith("rejected: val R@10 drop 0.013") and "measurable" in reason

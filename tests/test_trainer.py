@@ -147,3 +147,31 @@ def test_resume_refuses_a_different_config(tmp_path):
     other, _ = _toy_setup(tmp_path, epochs=2)
     with pytest.raises(ValueError, match="another config"):
         other.fit()
+
+
+def test_progress_reports_epoch_step_and_time_left(tmp_path, monkeypatch):
+    """What the app's status line shows while a student trains: every epoch start, and every
+    PROGRESS_EVERY_S during one (0 here: every step), with the steps left times the pace so far.
+    A fake clock moves exactly 1 s per training step, so every estimate is known by hand."""
+    import training.trainer as trainer_module
+
+    clock = {"t": 100.0}
+    monkeypatch.setattr(trainer_module, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(trainer_module.time, "perf_counter", lambda: clock["t"])
+    trainer, _ = _toy_setup(tmp_path, epochs=2)
+    step_loss = trainer.loss_fn
+
+    def timed_loss(m, idx):
+        clock["t"] += 1.0
+        return step_loss(m, idx)
+
+    trainer.loss_fn = timed_loss
+    reports = []
+    trainer.on_progress = reports.append
+    trainer.fit()
+    assert reports[0] == {"epoch": 1, "epochs": 2, "step": 0, "steps": 8, "eta_s": None}  # nothing timed yet
+    during = [r for r in reports if r["step"] > 0]
+    assert [(r["epoch"], r["step"]) for r in during] == [(e, s) for e in (1, 2) for s in range(1, 9)]
+    assert [r["eta_s"] for r in during] == [float(16 - i) for i in range(1, 17)]  # 1 s per step left
+    second_epoch_start = [r for r in reports if r["epoch"] == 2 and r["step"] == 0]
+    assert second_epoch_start[0]["eta_s"] == 8.0

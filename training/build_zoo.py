@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from dataclasses import asdict
+from typing import Callable
 
 from core.constants import DEFAULT_LOSSES, FAMILIES, teacher_name
 from core.languages import HELD_OUT_LANGUAGES
@@ -56,7 +57,10 @@ def is_current(name: str, chash: str, teacher: str | None = None, log=print, con
     return True
 
 
-def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool = True, log=print) -> list[str]:
+def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool = True, log=print,
+                      on_progress: Callable[[str, dict], None] | None = None) -> list[str]:
+    """Build whatever of the default zoo is missing or out of date; the names built, in order.
+    `on_progress(name, report)` hears each student's epoch, step and time left."""
     built = []
     if not (default_corpus_path() / "manifest.jsonl").is_file():
         log("building the embedded corpus …")
@@ -77,7 +81,8 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
             if not is_current(name, chash, teacher, log=log, config=asdict(cfg)):
                 log(f"distilling student {name} …")
                 start = time.perf_counter()
-                run(cfg, default_train_config(), progress=progress)
+                run(cfg, default_train_config(), progress=progress,
+                    on_progress=None if on_progress is None else (lambda p, n=name: on_progress(n, p)))
                 log(f"  {name} ready in {time.perf_counter() - start:.0f} s")
                 built.append(name)
     return built

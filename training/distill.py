@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -48,8 +49,10 @@ from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 __all__ = ["DistillConfig", "default_train_config", "main", "run", "student_name"]
 
 
-def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, command: str | None = None) -> Path:
-    """Distill `cfg.teacher` into a student and save it to the zoo; rerunning resumes."""
+def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, command: str | None = None,
+        on_progress: Callable[[dict], None] | None = None) -> Path:
+    """Distill `cfg.teacher` into a student and save it to the zoo; rerunning resumes. `on_progress`
+    hears the epoch, step and an estimate of the time left (the app's status line shows them)."""
     device = pick_device(cfg.device)
     rank, world = dist_info(device)
     started = time.perf_counter()
@@ -83,7 +86,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         return on_rank_zero(world, rank, lambda: val_score(m.module if world > 1 else m, data, langs))
 
     trainer = Trainer(module, train_cfg, run_dir(cfg, train_cfg, teacher, data), batches, step, val,
-                      progress=progress, rank=rank, world_size=world)
+                      progress=progress, rank=rank, world_size=world, on_progress=on_progress)
     trainer.fit()
     student_text.cpu()  # evaluation, the checkpoint and every later user are on the CPU
     dest = zoo_checkpoint(student_name(cfg))

@@ -46,6 +46,9 @@ class TrainConfig:
     checkpoint_every: int = 200
 
 
+PROGRESS_EVERY_S = 5.0  # how often `on_progress` hears of a running epoch
+
+
 class TrainingDiverged(RuntimeError):
     pass
 
@@ -72,10 +75,11 @@ class Trainer:
     def __init__(self, module: nn.Module, config: TrainConfig, out_dir: Path,
                  batches: Callable[[int], list[Any]], loss_fn: Callable[[nn.Module, Any], torch.Tensor],
                  evaluate: Callable[[nn.Module], tuple[float, dict]], progress: bool = True,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, on_progress: Callable[[dict], None] | None = None):
         self.module, self.config, self.out_dir = module, config, Path(out_dir)
         self.batches, self.loss_fn, self.evaluate = batches, loss_fn, evaluate
         self.progress, self.rank, self.world_size = progress, rank, world_size
+        self.on_progress = on_progress if rank == 0 else None
         ensure_writable(self.out_dir, "training output directory")
         params = [p for p in module.parameters() if p.requires_grad]
         if not params:
@@ -161,16 +165,28 @@ class Trainer:
         return True
 
     # -- loop ------------------------------------------------------------------------
+    def report_progress(self, steps: int, seconds_per_step: float | None) -> None:
+        """Tell `on_progress` where the run is (epoch and step, 1-based) and how long the steps
+        left should take at the pace of this session's steps so far (epoch-end evaluations aside)."""
+        if self.on_progress is None:
+            return
+        left = (steps - self.step_in_epoch) + (self.config.epochs - self.epoch - 1) * steps
+        self.on_progress({"epoch": self.epoch + 1, "epochs": self.config.epochs, "step": self.step_in_epoch,
+                          "steps": steps, "eta_s": None if seconds_per_step is None else left * seconds_per_step})
+
     def fit(self) -> list[dict]:
         resumed = self.try_resume()
         if resumed:
             self._log({"event": "resumed", "epoch": self.epoch, "step_in_epoch": self.step_in_epoch})
+        session_start, session_steps, last_report = time.perf_counter(), 0, 0.0
         while self.epoch < self.config.epochs and self.stale < self.config.patience:
             batches = self.batches(self.epoch)
             self.module.train()
             bar = tqdm(total=len(batches), initial=self.step_in_epoch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
                        disable=not self.progress or self.rank != 0, leave=False)
             losses = []
+            self.report_progress(len(batches), None if not session_steps else
+                                 (time.perf_counter() - session_start) / session_steps)
             for batch in batches[self.step_in_epoch:]:
                 loss = self.loss_fn(self.module, batch)
                 if not torch.isfinite(loss):
@@ -188,6 +204,10 @@ class Trainer:
                 losses.append(loss.item())
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+                session_steps += 1
+                if time.perf_counter() - last_report >= PROGRESS_EVERY_S:
+                    last_report = time.perf_counter()
+                    self.report_progress(len(batches), (last_report - session_start) / session_steps)
                 if self.config.checkpoint_every and self.global_step % self.config.checkpoint_every == 0:
                     self.save_last()
                 _fault_injection(self.global_step)

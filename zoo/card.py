@@ -38,9 +38,11 @@ def onnx_tables(config: dict) -> list[str]:
     if int8.get("groups"):
         lines += ["", f"int8 text graph vs fp32, validation-split text→image R@10 by language group "
                       f"({'published' if int8.get('published') else 'not published'}: {int8.get('reason', '')}):", "",
-                  "| group | languages | fp32 | int8 | drop |", "| --- | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {g} | {v['languages']} | {v['fp32']:.3f} | {v['int8']:.3f} | {v['drop']:.3f} |"
-                  for g, v in int8["groups"].items()]
+                  "| group | languages | fp32 | int8 | drop | int8 ÷ fp32 (paired 95% interval) |",
+                  "| --- | ---: | ---: | ---: | ---: | --- |"]
+        lines += [f"| {g} | {v['languages']} | {v['fp32']:.3f} | {v['int8']:.3f} | {v['drop']:.3f} | "
+                  + (f"{v['ratio']['value']:.3f} [{v['ratio']['lo']:.3f}, {v['ratio']['hi']:.3f}]" if "ratio" in v else "—")
+                  + " |" for g, v in int8["groups"].items()]
     return lines
 
 
