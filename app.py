@@ -34,7 +34,7 @@ from training.build_zoo import build_default_zoo
 STARTED = time.perf_counter()
 EXAMPLES = ["perro", "犬", "собака", "un chat qui dort", "Kaffee", "القمر", "로켓", "bandera de Japón", "हवाई जहाज़", "🍕 pizza"]
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "ru", "zh", "ja", "ko", "ar", "tr", "fa", "id"]
-PREFERRED = {"teacher": teacher_name("clip"), "student": student_name("clip", "half", "dr")}
+PREFERRED = {"teacher": teacher_name("clip"), "student": student_name("clip")}
 SERVE_WORKERS = 2  # queries answered at once: one per core, each encoding on one thread (torch and
 SERVE_THREADS = 1  # onnxruntime): batch-1 work gains little from a second thread, and two workers on
                    # two threads each fight over 2 cores
@@ -49,8 +49,8 @@ def ensure_minimal_zoo(log=print) -> list[str]:
 def build_ui(service, teacher: str, student: str):
     import gradio as gr
 
-    def choices():
-        models = service.zoo_models()
+    def choices(fresh: bool = False):
+        models = service.zoo_models(fresh=fresh)
         teachers = models.get("teacher", []) + models.get("baseline", [])
         students = models.get("student", [])
         return teachers, students
@@ -72,14 +72,7 @@ def build_ui(service, teacher: str, student: str):
         return ("", out[0], out[1], labels[0], labels[1],
                 f"overlap@{len(result['panels'][0].ids) or '-'} between the two lists: **{ov:.0%}**" if ov is not None else "")
 
-    def current(t, s):
-        """The page's models, or, where a dropdown is still empty (a page opened before its model
-        existed), the zoo's preferred ones now: a first query never meets "no model chosen"."""
-        teachers_now, students_now = choices()
-        return t or pick(PREFERRED["teacher"], teachers_now), s or pick(PREFERRED["student"], students_now)
-
     def do_search(query, t, s, backend, k, use_uploads, session):
-        t, s = current(t, s)
         uploads = session.get("paths", []) if (use_uploads and session) else []
         message, t_hits, s_hits, t_label, s_label, ov = panel_outputs(service.search_text(query, t, s, backend, int(k), uploads))
         if not message:  # beside the results: the query's language and what the student keeps there
@@ -91,7 +84,6 @@ def build_ui(service, teacher: str, student: str):
     def do_image(image, t, s, backend, k, language, session):
         if image is None:
             return ("ℹ️ Upload an image first.", [], [], "", "", "", "", "")
-        t, s = current(t, s)
         result = service.search_image(image, t, s, backend, int(k), language, session.get("paths", []) if session else [])
         base = panel_outputs(result)
         caps = []
@@ -143,7 +135,7 @@ def build_ui(service, teacher: str, student: str):
         session = gr.State({})
         gr.Markdown("# LinguaLens — multilingual image search\nType in any language and script; the teacher "
                     "and its small student answer side by side.")
-        status = gr.Markdown()
+        status = gr.Markdown(elem_id="build-status")
         with gr.Tab("Search"):
             with gr.Row():
                 query = gr.Textbox(label="Query", placeholder="perro · 犬 · собака · un chat …", scale=4, elem_id="query")
@@ -213,7 +205,7 @@ def build_ui(service, teacher: str, student: str):
         def on_open():
             """Every page reads the zoo as it is when the page opens, not as it was when the app
             started: a page opened after the student was built has it selected at once."""
-            t, s = choices()
+            t, s = choices(fresh=True)
             t_value, s_value = pick(teacher or PREFERRED["teacher"], t), pick(student or PREFERRED["student"], s)
             return (gr.update(choices=t, value=t_value), gr.update(choices=s, value=s_value),
                     gr.update(choices=t + s, value=s_value or t_value), (tuple(t), tuple(s)),

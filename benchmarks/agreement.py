@@ -7,7 +7,7 @@
 For each STUDENT:TEACHER pair: names, keywords and phrases as queries, ranked against the app's
 gallery (every corpus image) and against the split's images alone; R@1/5/10 per language and
 group, the R@10 ratio, the top-10 overlap of the two result lists and the cosine S(x)·T(x), with
-paired bootstrap intervals (`training.evaluation.agreement`). Teachers are encoded once. Writes
+paired bootstrap intervals (`evaluation.agreement`). Teachers are encoded once. Writes
 results/<stem>.{md,json}. A choice made from a val table reads the trained and dev held-out
 groups; the test held-out group is shown and never read (`choose` below).
 """
@@ -19,10 +19,10 @@ import time
 
 from core import constants
 from core.languages import choosable_languages
-from training.data.corpus import default_corpus_path, load_corpus, load_keywords
-from training.evaluate import MemoEncoder
-from training.evaluation.agreement import DEFAULT_PER_LANGUAGE, evaluate_agreement
-from training.evaluation.agreement_report import agreement_markdown
+from corpus.corpus import default_corpus_path, load_corpus, load_keywords
+from evaluation.agreement import DEFAULT_PER_LANGUAGE, evaluate_agreement
+from evaluation.agreement_report import agreement_markdown
+from evaluation.run import MemoEncoder
 from zoo import load_model
 
 from .common import machine, write_results

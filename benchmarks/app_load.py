@@ -28,7 +28,7 @@ from core.constants import student_name, teacher_name
 from core.paths import cache_dir, corpus_dir, lingualens_home, zoo_dir
 from tests.app_server import running_app
 
-from .common import RESULTS, machine, process_memory_mb, table, write_results
+from .common import machine, process_memory_mb, table, write_results
 from .gradio_http import NO_SESSION, call, load, percentiles
 
 QUERIES = ["perro", "犬", "собака", "un chat qui dort", "Kaffee", "القمر", "로켓", "bandera de Japón", "हवाई जहाज़",
@@ -131,8 +131,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student-wait", type=float, default=1500.0,
                         help="with --during-build: how long to wait for the student after the load")
     args = parser.parse_args(argv)
-    startup = RESULTS / "app_startup.json"  # a start without --no-build records itself there; this one is not a user's
-    startup_before = startup.read_bytes() if startup.is_file() else None
     with tempfile.TemporaryDirectory(prefix="lingualens-app-load-") as tmp:
         home = first_start_home(Path(tmp)) if args.during_build else lingualens_home()
         extra = ["--teacher", args.teacher] + ([] if args.during_build else ["--student", args.student])
@@ -156,8 +154,6 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 runs = [phases(url, url.pid, args.teacher, args.student, b, args) for b in args.backends]
                 mode = "After every model was built (--no-build start)."
-    if startup_before is not None:
-        startup.write_bytes(startup_before)
     report = {"machine": machine(), "teacher": args.teacher, "student": args.student, "k": args.k, "mode": mode,
               "workers": args.workers,
               "during_build": args.during_build, "memory_at_start": at_start, "runs": runs}

@@ -1,10 +1,10 @@
 """python -m benchmarks.clip_benchmark_table — LinguaLens models scored by LAION's CLIP_benchmark.
 
 Exports the corpus's test split as CLIP_benchmark retrieval WebDatasets (one per language,
-`training.data.to_clip_benchmark`), runs CLIP_benchmark 1.6.2's own `eval` on them through the
+`corpus.to_clip_benchmark`), runs CLIP_benchmark 1.6.2's own `eval` on them through the
 `lingualens` model type (`export.clip_benchmark`) for the teacher and the default student — in
 PyTorch and as the ONNX int8 export — and reads the same datasets with
-`training.evaluate --dataset`'s reader and scorer. Writes results/clip_benchmark.{md,json}: per
+`python -m evaluation --dataset`'s reader and scorer. Writes results/clip_benchmark.{md,json}: per
 language, CLIP_benchmark's text→image and image→text R@10, ours with 95% intervals over images,
 and whether the two agree (they must, up to exact ties, which CLIP_benchmark breaks arbitrarily).
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 from core.constants import student_name, teacher_name
 from core.languages import DEV_HELD_OUT_LANGUAGES, TEST_HELD_OUT_LANGUAGES, english_name
 from core.paths import cache_dir, export_path
+from corpus.to_clip_benchmark import export as export_wds
+from evaluation.external import evaluate_dataset, recall_keys
 from export.clip_benchmark import main as clip_benchmark_main
 from export.runtime import OnnxEncoder
-from training.data.to_clip_benchmark import export as export_wds
-from training.evaluation.external import evaluate_dataset, recall_keys
 from zoo import load_model
 
 from .common import machine, table, write_results
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--languages", nargs="+", default=LANGUAGES)
     parser.add_argument("--teacher", default=teacher_name("clip"))
-    parser.add_argument("--student", default=student_name("clip", "half", "dr"))
+    parser.add_argument("--student", default=student_name("clip"))
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: the repository's results/)")
     args = parser.parse_args(argv)
     data_root = cache_dir() / "clip_benchmark_wds"
@@ -78,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
           f"Reproduce: `python -m training.build_zoo && python -m export.onnx --model {args.student} --int8 && "
           f"python -m benchmarks.clip_benchmark_table` ({data['seconds']} s on {data['machine']['cores']} cores).", "",
           "The corpus's test split (emoji and flags never trained on) exported per language as CLIP_benchmark retrieval "
-          "WebDatasets (`python -m training.data.to_clip_benchmark`), scored by CLIP_benchmark 1.6.2's own `eval` through "
+          "WebDatasets (`python -m corpus.to_clip_benchmark`), scored by CLIP_benchmark 1.6.2's own `eval` through "
           "the `lingualens` model type (`python -m export.clip_benchmark eval --model_type lingualens …`) and by "
-          "`training.evaluate --dataset`'s reader and scorer. CLIP_benchmark's `image_retrieval_recall@10` is text→image, "
+          "`python -m evaluation --dataset`'s reader and scorer. CLIP_benchmark's `image_retrieval_recall@10` is text→image, "
           "`text_retrieval_recall@10` image→text (an image counts when any of its captions is in the top 10). "
           "Intervals: 95% bootstrap over images. Some flags are the same picture (Norway and Svalbard, France and Saint "
           "Martin …), so scores tie exactly: ours counts a tie against the query, CLIP_benchmark's torch.topk breaks it "

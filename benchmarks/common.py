@@ -5,7 +5,7 @@ from pathlib import Path
 
 from core.io import atomic_write_json, atomic_write_text
 from core.results_index import provenance
-from training.evaluation.cost import machine  # noqa: F401  (re-exported: every result names its machine)
+from evaluation.cost import machine  # noqa: F401  (re-exported: every result names its machine)
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

@@ -28,13 +28,13 @@ from dataclasses import replace
 
 from core.constants import teacher_name
 from core.languages import choosable_languages
-from training.data.corpus import default_corpus_path, load_corpus
-from training.data.selection import training_texts
-from training.distill_config import DistillConfig
-from training.distill_data import load_records
-from training.evaluate import MemoEncoder
-from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
-from training.evaluation.multilingual_report import fmt_ci, verdict
+from corpus.corpus import default_corpus_path, load_corpus
+from evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
+from evaluation.multilingual_report import fmt_ci, verdict
+from evaluation.run import MemoEncoder
+from training.distill.config import DistillConfig
+from training.distill.data import load_records
+from training.selection import training_texts
 from training.students import RECIPES, build_student, vocabulary_texts
 from zoo import load_model
 from zoo.dual_encoder import DualEncoder

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from training.distill import main as distill
+from training.distill.run import main as distill
 from zoo import load_model
 from zoo.checkpoint import read_info
 from zoo.dual_encoder import DualEncoder

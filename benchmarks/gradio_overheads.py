@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from core.paths import corpus_dir
-from training.evaluation.cost import median_seconds
+from evaluation.cost import median_seconds
 
 from .common import machine, table, write_results
 

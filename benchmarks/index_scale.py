@@ -20,7 +20,7 @@ import numpy as np
 
 from core.constants import teacher_name
 from core.feature_cache import cached_features
-from training.data.corpus import default_corpus_path, load_corpus
+from corpus.corpus import default_corpus_path, load_corpus
 from zoo import load_model
 
 from .common import machine, table, write_results

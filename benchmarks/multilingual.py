@@ -1,6 +1,6 @@
 """python -m benchmarks.multilingual — the default students against their teachers in every language.
 
-Runs the ~100-language evaluation (`training.evaluation.multilingual`) for each default student
+Runs the ~100-language evaluation (`evaluation.multilingual`) for each default student
 of the zoo with its teacher as reference — teachers are encoded once and shared by their students —
 and writes results/multilingual.{md,json,png}: per student, text→image R@10 by language group
 (trained, held out, untrained, outside XLM-R) with paired 95% bootstrap intervals for the ratio to
@@ -14,13 +14,13 @@ import sys
 import time
 
 from core import constants
-from training.data.corpus import default_corpus_path, load_corpus, load_keywords
-from training.evaluate import MemoEncoder
-from training.evaluation.agreement import DEFAULT_PER_LANGUAGE, evaluate_agreement
-from training.evaluation.agreement_report import agreement_markdown
-from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
-from training.evaluation.multilingual_report import fmt_ci, fmt_pct, plot_languages, verdict
-from training.evaluation.report import save_figure
+from corpus.corpus import default_corpus_path, load_corpus, load_keywords
+from evaluation.agreement import DEFAULT_PER_LANGUAGE, evaluate_agreement
+from evaluation.agreement_report import agreement_markdown
+from evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
+from evaluation.multilingual_report import fmt_ci, fmt_pct, plot_languages, verdict
+from evaluation.report import save_figure
+from evaluation.run import MemoEncoder
 from zoo import load_model
 
 from .common import RESULTS, machine, table, write_results
@@ -147,13 +147,13 @@ def main(argv: list[str] | None = None) -> int:
               "The tables above rank names among the test images only. Users meet every corpus image and type "
               "keywords and phrases too; they see two result lists side by side. Per student: recall, its ratio, the "
               "top-10 overlap of the two lists and the cosine S(x)·T(x), for each query kind and gallery "
-              "(`training/evaluation/agreement.py`). ED regresses onto the teacher's *English* embedding, not T(x): "
+              "(`evaluation/agreement.py`). ED regresses onto the teacher's *English* embedding, not T(x): "
               "judge it by recall; the other objectives aim at replicating T(x).", ""]
     for name, rep in agreements.items():
         lines += agreement_markdown(rep, name, level=3)
     lines += ["", "![per-language ratios](multilingual.png)", "",
               "Per-language tables (every language, R@1/5/10 and MRR@10 in both directions, intervals) are in "
-              "`multilingual.json`; `python -m training.evaluate --model STUDENT --compare TEACHER` writes the same for "
+              "`multilingual.json`; `python -m evaluation --model STUDENT --compare TEACHER` writes the same for "
               "one pair.", "", f"Machine: {machine()['cores']} cores, {machine()['cpu']}."]
     write_results("multilingual", {"machine": machine(), "seconds": seconds, "reports": reports, "agreement": agreements},
                   "\n".join(lines) + "\n")

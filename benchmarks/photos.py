@@ -13,10 +13,10 @@ import sys
 import time
 
 from core.constants import FAMILIES, teacher_name
-from training.data.corpus import default_corpus_path, load_corpus
-from training.evaluate import MemoEncoder
-from training.evaluation.multilingual_report import fmt_ci
-from training.evaluation.photos import DRAWING_METRICS, PHOTO_METRICS, compare_photos
+from corpus.corpus import default_corpus_path, load_corpus
+from evaluation.multilingual_report import fmt_ci
+from evaluation.photos import DRAWING_METRICS, PHOTO_METRICS, compare_photos
+from evaluation.run import MemoEncoder
 from zoo import load_model
 from zoo.dual_encoder import DualEncoder
 from zoo.image_tower import TimmImageTower

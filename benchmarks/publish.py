@@ -75,11 +75,7 @@ def _app_load_run(backend: str, phase: str = "many") -> dict:
 
 
 def _startup(key: str) -> str:
-    return f"{results_file('app_startup.json')[key]['seconds_to_ready']:.0f} s"
-
-
-def results_file(name: str) -> dict:
-    return json.loads((ROOT / "results" / name).read_text())
+    return f"{results('app_startup')[key]['seconds_to_ready']:.0f} s"
 
 
 def _reliability() -> tuple[int, int, int]:
@@ -174,13 +170,13 @@ BLOCKS: dict[str, Callable[[], str]] = {"summary": summary_table}
 # (command as typed, module, sub-commands); a module without argparse shows its docstring.
 COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("python app.py", "app", ()),
-    ("python -m training.data", "training.data.__main__", ("build", "card")),
-    ("python -m training.data.cldr", "training.data.cldr", ()),
-    ("python -m training.data.to_clip_benchmark", "training.data.to_clip_benchmark", ()),
+    ("python -m corpus", "corpus.__main__", ("build", "card")),
+    ("python -m corpus.cldr", "corpus.cldr", ()),
+    ("python -m corpus.to_clip_benchmark", "corpus.to_clip_benchmark", ()),
     ("python -m zoo", "zoo.__main__", ("list", "info", "pull", "push")),
     ("python -m training.teachers", "training.teachers", ()),
-    ("python -m training.distill", "training.distill", ()),
-    ("python -m training.evaluate", "training.evaluate", ()),
+    ("python -m training.distill", "training.distill.run", ()),
+    ("python -m evaluation", "evaluation.run", ()),
     ("python -m training.student_card", "training.student_card", ()),
     ("python -m training.build_zoo", "training.build_zoo", ()),
     ("python -m training.study", "training.study", ()),
@@ -188,7 +184,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("python -m export.clip_benchmark", "export.clip_benchmark", ()),
     ("python -m search.build_index", "search.build_index", ()),
     *((f"python -m benchmarks.{m}", f"benchmarks.{m}", ()) for m in (
-        "multilingual", "agreement", "speed", "app_load", "reliability", "photos", "index_scale", "teacher_cache",
+        "multilingual", "agreement", "speed", "app_load", "app_startup", "reliability", "photos", "index_scale", "teacher_cache",
         "embedding_tail", "student_variants", "clip_benchmark_table", "app_screenshot", "gradio_overheads", "gpu_smoke",
         "publish")),
 )
@@ -241,7 +237,7 @@ def results_readme() -> str:
         "`python -m benchmarks.publish`, which writes this page too.", "",
         results_index_table().rstrip(), "",
         "Retrieval ranks count ties against the model (a positive that scores exactly as high as a negative ranks "
-        "below it; `training/evaluation/retrieval.py`). Files marked \"ranks predate the tie rule\" let the search "
+        "below it; `evaluation/retrieval.py`). Files marked \"ranks predate the tie rule\" let the search "
         "index break ties in its own order; only identical images tie (flags that share a design).", ""])
 
 

@@ -36,10 +36,10 @@ from PIL import Image
 from core.io import sha256_file
 from core.paths import downloads_dir, export_dir, zoo_dir
 from core.progress import PROGRESS_FILE_ENV, read_marks
+from corpus.corpus import CorpusConfig, build_corpus
 from export.runtime import OnnxEncoder, OnnxModelError
 from tests.app_server import running_app
 from tests.tiny import tiny_dual_encoder
-from training.data.corpus import CorpusConfig, build_corpus
 from training.trainer import TrainConfig
 from zoo.checkpoint import CheckpointError
 from zoo.factory import load_checkpoint

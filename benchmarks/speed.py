@@ -9,7 +9,7 @@ cell is min / median / max over exactly the runs counted, after the stated warm-
 
 Memory and recall follow the protocol self-hosted photo apps publish: each variant runs in a fresh
 process that loads it, warms up, encodes 100 batch-1 queries and reports its peak resident set;
-recall is text->image R@10 over every test language (`training.evaluation.multilingual`), measured
+recall is text->image R@10 over every test language (`evaluation.multilingual`), measured
 for each of the six variants. Students share the teacher's image tower
 by reference, so image speed is the teacher's and is shown once per backend.
 
@@ -30,11 +30,11 @@ import torch
 
 from core.constants import student_name, teacher_name
 from core.paths import export_dir
+from corpus.corpus import default_corpus_path, load_corpus
+from corpus.photos import PHOTOS
+from evaluation.multilingual import HEADLINE, evaluate_multilingual
 from export.onnx import export_model
 from export.runtime import OnnxEncoder, is_export, read_export_config
-from training.data.corpus import default_corpus_path, load_corpus
-from training.data.photos import PHOTOS
-from training.evaluation.multilingual import HEADLINE, evaluate_multilingual
 from zoo import load_model
 
 from .common import machine, process_memory_mb, table, write_results

@@ -13,10 +13,10 @@ import sys
 import time
 
 from core.constants import teacher_name
-from training.data.corpus import default_corpus_path, load_corpus
-from training.evaluate import MemoEncoder
-from training.evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
-from training.evaluation.multilingual_report import fmt_ci, fmt_pct, verdict
+from corpus.corpus import default_corpus_path, load_corpus
+from evaluation.multilingual import GROUPS, HEADLINE, evaluate_multilingual
+from evaluation.multilingual_report import fmt_ci, fmt_pct, verdict
+from evaluation.run import MemoEncoder
 from zoo import load_model
 from zoo.info import info_of
 

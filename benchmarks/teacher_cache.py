@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from core.constants import teacher_name
-from training.distill_config import DistillConfig, resolve_recipe
-from training.distill_data import prepare_data
-from training.distill_step import DistillStep, live_teacher_outputs
+from training.distill.config import DistillConfig, resolve_recipe
+from training.distill.data import prepare_data
+from training.distill.step import DistillStep, live_teacher_outputs
 from training.losses.combine import CombinedLoss
 from training.students import build_student, vocabulary_texts
 from training.trainer import concept_batches

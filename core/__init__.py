@@ -2,6 +2,6 @@
 languages, corpus records, the gallery index, progress bars and the project's shared constants.
 
 Layers, imported only downward (tests/test_layers.py enforces it):
-core → zoo (models) → training.data / training.evaluation → training (distillation) → export →
+core → zoo (models) → corpus / evaluation → training (distillation) → export →
 search / app (serving); benchmarks sit on top.
 """

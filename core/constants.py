@@ -9,12 +9,16 @@ FAMILIES = ("clip", "siglip")
 FAMILY_INIT: dict[str, tuple[float, float | None]] = {"clip": (math.log(1 / 0.07), None),
                                                       "siglip": (math.log(10.0), -10.0)}
 EMBEDDED_PREFIX = "lit-e5s-effl0"  # the embedded teachers (e5-small + EfficientNet-Lite0) and their students
-DEFAULT_LOSSES = ("dr", "ed")  # the default students: DR (best for retrieval) and ED (best for VQA)
+# The defaults a newcomer changes, each in this one place (docs/design.md names them):
+DEFAULT_LOSSES = ("dr", "ed")  # the default zoo's students: DR (best for retrieval) and ED (best for VQA);
+DEFAULT_LOSS = DEFAULT_LOSSES[0]  # the first is what `python -m training.distill` uses when not told
+DEFAULT_RECIPE = "half"  # the default students' size: half the teacher's text parameters
+# (the training-text defaults — sources and budget — are in training/selection.py, beside the code that reads them)
 
 
 def teacher_name(family: str) -> str:
     return f"{EMBEDDED_PREFIX}-{family}"
 
 
-def student_name(family: str, recipe: str = "half", loss: str = "dr") -> str:
+def student_name(family: str, recipe: str = DEFAULT_RECIPE, loss: str = DEFAULT_LOSS) -> str:
     return f"{EMBEDDED_PREFIX}-{family}-{recipe}-{loss}"

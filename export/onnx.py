@@ -37,10 +37,10 @@ from core.io import atomic_dir, atomic_write_json, atomic_write_text, sha256_fil
 from core.languages import choosable_languages
 from core.paths import export_path
 from core.progress import mark
-from training.data.corpus import default_corpus_path, load_corpus
-from training.data.photos import PHOTOS
-from training.evaluation.multilingual import HEADLINE as ML_HEADLINE
-from training.evaluation.multilingual import evaluate_multilingual
+from corpus.corpus import default_corpus_path, load_corpus
+from corpus.photos import PHOTOS
+from evaluation.multilingual import HEADLINE as ML_HEADLINE
+from evaluation.multilingual import evaluate_multilingual
 from zoo import load_model
 from zoo.card import onnx_tables
 from zoo.image_tower import TimmImageTower

@@ -22,13 +22,13 @@ class ZooListing:
         self._listing: tuple[float, dict[str, list[str]]] | None = None  # (when, models)
         self._lock = threading.Lock()
 
-    def models(self) -> dict[str, list[str]]:
+    def models(self, fresh: bool = False) -> dict[str, list[str]]:
         """The zoo's checkpoints by role. Every open page asks every 5 s (new models appear by
         themselves), so one scan of the zoo — a config read per checkpoint — serves them all for
-        LISTING_S."""
+        LISTING_S; `fresh` scans now (a page that just opened must see the zoo as it is)."""
         now = time.monotonic()
         with self._lock:
-            if self._listing is not None and now - self._listing[0] < LISTING_S:
+            if not fresh and self._listing is not None and now - self._listing[0] < LISTING_S:
                 return {role: list(names) for role, names in self._listing[1].items()}
         out: dict[str, list[str]] = {"teacher": [], "student": [], "baseline": []}
         for name in local_zoo_names():

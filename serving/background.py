@@ -35,7 +35,7 @@ BUILD_THREADS = 1  # and never takes more than one of them for its own math
 STATUS_LINE = "lingualens-status: "
 STARTUP_FILE = "app_startup.json"
 STATUS = {"background": "idle"}  # in the app: the child's latest status line
-FIRST_STUDENT = student_name("clip", "half", "dr")
+FIRST_STUDENT = student_name("clip")
 
 
 def startup_path():
@@ -67,7 +67,7 @@ def describe_progress(name: str, p: dict, next_up: str) -> str:
 
 def default_plan() -> list[str]:
     """What the background build makes, in order (each skipped when already current)."""
-    students = [student_name(family, "half", loss) for loss in DEFAULT_LOSSES for family in FAMILIES]
+    students = [student_name(family, loss=loss) for loss in DEFAULT_LOSSES for family in FAMILIES]
     rest = [teacher_name(f) for f in FAMILIES if f != "clip"] + [s for s in students if s != FIRST_STUDENT]
     return [FIRST_STUDENT, *rest, "ONNX exports", "every-language model cards"]
 
@@ -102,7 +102,7 @@ def background_build(app_age_s: float | None = None, build=build_default_zoo) ->
         status(f"building the rest of the default zoo ({', '.join(plan[1:-2])}) …")
         build(progress=False, log=status, on_progress=progress)
         # students first (the student panel's default); then teachers, so both panels can run ONNX
-        exports = [student_name(family, "half", loss) for loss in DEFAULT_LOSSES for family in FAMILIES]
+        exports = [student_name(family, loss=loss) for loss in DEFAULT_LOSSES for family in FAMILIES]
         for name in exports + [teacher_name(family) for family in FAMILIES]:
             if not is_export(export_path(name)):
                 status(f"exporting {name} to ONNX (fp32 + gated int8) · next: every-language model cards")

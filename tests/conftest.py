@@ -30,7 +30,7 @@ def session_home():
 @pytest.fixture(scope="session")
 def embedded_corpus(session_home):
     """The full embedded corpus (≈15 s on 2 cores), shared by every test that needs real data."""
-    from training.data.corpus import build_corpus
+    from corpus.corpus import build_corpus
 
     return build_corpus(session_home / "corpus" / "embedded-v2", progress=False)
 
@@ -44,6 +44,6 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def small_corpus(session_home):
     """40 emoji + 40 flags with every caption: the real corpus code, seconds to build."""
-    from training.data.corpus import CorpusConfig, build_corpus
+    from corpus.corpus import CorpusConfig, build_corpus
 
     return build_corpus(session_home / "corpus" / "small", CorpusConfig(limit=40), progress=False)

@@ -6,10 +6,10 @@ import pytest
 from benchmarks.agreement import choice_score, choose
 from core.languages import DEV_HELD_OUT_LANGUAGES, HELD_OUT_LANGUAGES, TEST_HELD_OUT_LANGUAGES, choosable_languages
 from core.records import Record
-from training.data.keyword_text import evaluated_strings, keyword_text_records
-from training.evaluation.agreement import build_query_sets, evaluate_agreement, overlap_at_k, top_k
-from training.evaluation.agreement_report import agreement_markdown
-from training.evaluation.multilingual import language_groups
+from corpus.keyword_text import evaluated_strings, keyword_text_records
+from evaluation.agreement import build_query_sets, evaluate_agreement, overlap_at_k, top_k
+from evaluation.agreement_report import agreement_markdown
+from evaluation.multilingual import language_groups
 from zoo.info import ModelInfo
 
 N = 12  # concepts 0-5 train, 6-11 test; one image each; names "en<i>" / "fr<i>"

@@ -3,6 +3,7 @@ Chromium; plus the service's refusals (empty/huge queries, bad uploads, traversa
 import shutil
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,7 @@ def test_zoo_entry_refuses_traversal(service):
 def test_only_offered_model_names_are_ever_loaded(service, monkeypatch, tmp_path):
     """A model name from a visitor is checked against what the app offers before any file is
     opened: paths, other directories on the server, hub names that would need a download."""
-    from search import service as service_module
+    from search import models as service_module
     from tests.tiny import tiny_dual_encoder
 
     elsewhere = tiny_dual_encoder("clip").save_pretrained(tmp_path / "not-in-the-zoo")  # loadable, but not offered
@@ -242,7 +243,7 @@ def test_every_api_endpoint_is_intended(server):
 def test_the_query_language_is_named_with_the_students_measured_ratio(service, small_corpus):
     """Thai is told by its script, Spanish by its words; the ratio is the one the student's
     every-language report measured, with its interval — or "not measured" where there is none."""
-    from training.evaluate import default_out, run
+    from evaluation.run import default_out, run
 
     assert service.language_note("perro", "app-student") == ("", "")  # the guesser is not built yet: say nothing
     service.warm_language_guesser()
@@ -321,3 +322,70 @@ def test_path_gallery_answers_exactly_like_gradios_gallery(small_corpus, tmp_pat
              [(str(svg), "svg")], [(np.zeros((4, 4, 3), np.uint8), "array")], images[:2]]
     for value in cases:  # file paths built directly; anything else through Gradio's own code
         assert ours.postprocess(value).model_dump() == theirs.postprocess(value).model_dump(), value
+
+
+@contextmanager
+def ui_in_process(service, teacher, student):
+    """The app's own page (`app.build_ui`) served from this process, so a test can set what the
+    page shows (the background build's status) or change the zoo between start and page open."""
+    import gradio as gr
+
+    import app
+    from tests.app_server import free_port
+
+    demo = app.build_ui(service, teacher, student)
+    gr.set_static_paths([str(service.root)])
+    demo.queue(default_concurrency_limit=2)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, share=False, prevent_thread_lock=True, quiet=True,
+                allowed_paths=[str(service.root)])
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.mark.browser
+def test_browser_status_line_shows_the_background_builds_progress(tiny_zoo, small_corpus, monkeypatch):
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from benchmarks.app_screenshot import _page
+    from search.service import SearchService
+    from serving import background
+
+    line = background.describe_progress(background.FIRST_STUDENT, {"epoch": 2, "epochs": 4, "step": 61, "steps": 144,
+                                                                   "eta_s": 540.0}, "lit-e5s-effl0-siglip")
+    monkeypatch.setitem(background.STATUS, "background", line)  # what the child's last status line said
+    with ui_in_process(SearchService(small_corpus), "app-teacher", "app-student") as url, _page(url, 900) as page:
+        page.wait_for_function("(document.querySelector('#build-status')?.innerText || '').includes('epoch 2/4')",
+                               timeout=20_000)
+        shown = page.inner_text("#build-status")
+    assert "step 61/144, about 9 min left · next: lit-e5s-effl0-siglip" in shown
+
+
+@pytest.mark.browser
+def test_browser_a_page_opened_after_a_model_appears_uses_it_at_once(tiny_zoo, small_corpus):
+    """The app started before any student existed; one appears; a page opened now has it selected
+    before the status timer's first tick, and its first query is answered by it."""
+    if not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from benchmarks.app_screenshot import _page
+    from core.paths import zoo_dir
+    from search.service import SearchService
+
+    service = SearchService(small_corpus)
+    with ui_in_process(service, "app-teacher", None) as url:
+        model = tiny_dual_encoder("clip", seed=7)
+        model.name, model.info.role = "app-aa-late", "student"  # sorts first among the students
+        model.save_pretrained(zoo_dir() / "app-aa-late")
+        try:
+            with _page(url, 1100) as page:
+                page.wait_for_function("document.querySelector('#student-model input')?.value === 'app-aa-late'",
+                                       timeout=4_000)  # < the 5 s timer: set by the page open itself
+                page.fill("#query textarea", "perro")
+                page.click("#search-button")
+                page.wait_for_selector("#student-gallery img", timeout=60_000)
+                label = page.inner_text("#student-label")
+        finally:
+            shutil.rmtree(zoo_dir() / "app-aa-late")
+    assert "app-aa-late" in label and "no model chosen" not in label

@@ -34,6 +34,19 @@ def test_stale_teachers_and_students_are_rebuilt(session_home):
     assert not is_current("stale-student", "c1", "stale-teacher", log=said.append,
                           config={**recipe, "train_sources": ("emoji", "cldr", "cldr-keyword"), "gallery_weight": 1.0})
     assert "another default recipe (gallery_weight, train_sources changed)" in said[-1]
+    from dataclasses import asdict
+
+    from training.distill.config import default_train_config
+
+    schedule = {**asdict(default_train_config()), "epochs": 99}  # a student trained on another schedule
+    student.info.distillation = {"config": {"loss": "dr", "train_sources": ["emoji", "cldr"], "feature_weight": 1.0},
+                                 "train": schedule}
+    student.save_pretrained(zoo_dir() / "stale-student")
+    assert not is_current("stale-student", "c1", "stale-teacher", log=said.append, config=recipe)
+    assert "another default recipe (schedule changed)" in said[-1]
+    student.info.distillation["train"] = asdict(default_train_config())
+    student.save_pretrained(zoo_dir() / "stale-student")
+    assert is_current("stale-student", "c1", "stale-teacher", log=said.append, config=recipe)
     assert not is_current("missing", "c1", log=said.append)
     assert not is_current("stale-teacher", "c2", log=said.append) and "another corpus" in said[-1]
     teacher.info.held_out_languages = sorted(set(HELD_OUT_LANGUAGES) - {"gu"})  # built before the dev group existed

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from training.data.cldr import EXTRACT_PATH, ExtractError, emoji_key, extract, load_extract, main, write_extract
+from corpus.cldr import EXTRACT_PATH, ExtractError, emoji_key, extract, load_extract, main, write_extract
 
 CAT, DOG, BEAR, POLAR = "\U0001F408", "\U0001F415", "\U0001F43B", "\U0001F43B\u200D\u2744\uFE0F"
 
@@ -100,7 +100,7 @@ def test_cli_reports_a_bad_tarball(tmp_path, capsys):
 
 def test_shipped_extract_covers_100_languages_and_the_corpus():
     from core.languages import HELD_OUT_LANGUAGES
-    from training.data.emoji_source import emoji_concepts
+    from corpus.emoji_source import emoji_concepts
 
     cldr = load_extract(EXTRACT_PATH, expected_emoji={emoji_key(c.char) for c in emoji_concepts()})
     assert len(cldr.languages) >= 95 and set(HELD_OUT_LANGUAGES) <= set(cldr.languages)

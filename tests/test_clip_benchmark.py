@@ -1,5 +1,5 @@
 """CLIP_benchmark both ways: its command line evaluates LinguaLens models (PyTorch and ONNX), and
-`training.evaluate --dataset` reads its WebDataset and XM3600 layouts — with the same recall."""
+`python -m evaluation --dataset` reads its WebDataset and XM3600 layouts — with the same recall."""
 import json
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.records import read_manifest
-from training.evaluation.external import DatasetFormatError, evaluate_dataset, recall_keys, recall_report
+from evaluation.external import DatasetFormatError, evaluate_dataset, recall_keys, recall_report
 
 LANGUAGES = ("en", "es", "ja")
 KS = (1, 3, 5)
@@ -39,8 +39,8 @@ def samples(embedded_corpus):
 @pytest.fixture(scope="module")
 def wds_dir(samples, tmp_path_factory):
     """The layout CLIP_benchmark's `clip_benchmark_export_wds` writes, in two shards, written by
-    our exporter (`training.data.to_clip_benchmark`)."""
-    from training.data.to_clip_benchmark import write_dataset
+    our exporter (`corpus.to_clip_benchmark`)."""
+    from corpus.to_clip_benchmark import write_dataset
 
     root = tmp_path_factory.mktemp("wds") / "tiny"
     assert write_dataset(Path("/"), {str(image): captions for image, captions in samples}, root, max_per_shard=7) == 12
@@ -150,7 +150,7 @@ def test_xm3600_needs_a_language(xm3600_root, tiny_model):
 
 
 def test_evaluate_command_reads_a_dataset(tiny_model, wds_dir, tmp_path, capsys):
-    from training.evaluate import main
+    from evaluation.run import main
 
     assert main(["--model", "tiny-clip-benchmark", "--dataset", str(wds_dir), "--recall-k", "1", "5",
                  "--bootstrap", "100", "--out", str(tmp_path / "r")]) == 0
@@ -161,8 +161,8 @@ def test_evaluate_command_reads_a_dataset(tiny_model, wds_dir, tmp_path, capsys)
 
 
 def test_the_corpus_exports_one_dataset_per_language(small_corpus, tmp_path):
-    from training.data.to_clip_benchmark import captions_by_image, export
-    from training.evaluation.external import read_wds_retrieval
+    from corpus.to_clip_benchmark import captions_by_image, export
+    from evaluation.external import read_wds_retrieval
 
     counts = export(tmp_path, ["th", "es"], corpus=small_corpus)
     records = read_manifest(small_corpus / "manifest.jsonl")

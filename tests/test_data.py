@@ -5,9 +5,9 @@ import os
 import pytest
 
 from core.records import Record, read_manifest, write_manifest
-from training.data.corpus import CorpusConfig, build_corpus, load_corpus
-from training.data.emoji_source import clean_name, emoji_concepts, group_key
-from training.data.split import assign_splits
+from corpus.corpus import CorpusConfig, build_corpus, load_corpus
+from corpus.emoji_source import clean_name, emoji_concepts, group_key
+from corpus.split import assign_splits
 
 
 @pytest.mark.parametrize("raw, clean", [
@@ -95,7 +95,7 @@ def test_full_corpus_contents_and_concept_disjoint_splits(embedded_corpus):
 
 def test_keywords_are_tagged_and_keep_held_out_languages_out(embedded_corpus):
     from core.languages import HELD_OUT_LANGUAGES
-    from training.data.corpus import load_keywords
+    from corpus.corpus import load_keywords
 
     train = load_keywords(embedded_corpus)
     assert train and {r.source for r in train} == {"cldr-keyword"} and {r.split for r in train} == {"train"}
@@ -107,7 +107,7 @@ def test_keywords_are_tagged_and_keep_held_out_languages_out(embedded_corpus):
 
 
 def test_near_duplicate_groups():
-    from training.data.emoji_source import near_duplicate_groups
+    from corpus.emoji_source import near_duplicate_groups
 
     concepts = emoji_concepts()
     groups = near_duplicate_groups(concepts)
@@ -150,14 +150,14 @@ def test_cache_dir_that_is_a_file_fails_before_work(tmp_path, monkeypatch):
     blocker.write_text("x")
     monkeypatch.setenv("LINGUALENS_HOME", str(blocker / "home"))
     called = []
-    monkeypatch.setattr("training.data.corpus.emoji_concepts", lambda: called.append(1) or ())
+    monkeypatch.setattr("corpus.corpus.emoji_concepts", lambda: called.append(1) or ())
     with pytest.raises(PermissionError, match="LINGUALENS_HOME"):
         build_corpus(progress=False)
     assert not called, "no work may start before the directory check"
 
 
 def test_cli_build_prints_card(tmp_path, capsys):
-    from training.data.__main__ import main
+    from corpus.__main__ import main
 
     assert main(["build", "--out", str(tmp_path / "c"), "--limit", "3"]) == 0
     out = capsys.readouterr().out

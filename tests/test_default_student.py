@@ -67,8 +67,8 @@ def test_browser_cat_photo_finds_cats_with_the_photo_aware_teacher(default_zoo, 
     from PIL import ImageOps
 
     from benchmarks.app_screenshot import image_search
+    from corpus.photos import PHOTOS
     from tests.app_server import running_app
-    from training.data.photos import PHOTOS
 
     if not shutil.which("chromium"):
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")

@@ -3,7 +3,7 @@ names (they caption the flags), no held-out language, nothing equal to a val/tes
 and a distillation run that mixes them with image-paired captions."""
 import pytest
 
-from training.data.display_names import KIND, SOURCE, display_name_records
+from corpus.display_names import KIND, SOURCE, display_name_records
 
 
 def test_display_names_are_parallel_and_english_anchored():
@@ -38,7 +38,8 @@ def test_distillation_mixes_text_without_images(session_home, small_corpus, monk
     from core.paths import zoo_dir
     from tests.test_distill import cli_args, tiny_teacher  # noqa: F401 - fixture
     from tests.tiny import tiny_dual_encoder
-    from training import distill, distill_step
+    from training.distill import run as distill
+    from training.distill import step as distill_step
 
     tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
     seen = []

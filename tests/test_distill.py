@@ -30,7 +30,7 @@ def cli_args(corpus, extra=()):
 
 
 def test_distill_cli_writes_a_student_with_a_card(tiny_teacher, small_corpus, capsys):
-    from training.distill import main
+    from training.distill.run import main
     from zoo import load_model
 
     assert main(cli_args(small_corpus, ["--loss", "dr=1,ed=0.5", "--name", "tiny-student"])) == 0
@@ -54,8 +54,8 @@ def test_distill_cli_writes_a_student_with_a_card(tiny_teacher, small_corpus, ca
     (["--recipe", "tiny"], "unknown recipe 'tiny'; valid: half, quarter, custom"),
 ])
 def test_bad_arguments_are_refused_before_work(tiny_teacher, small_corpus, capsys, monkeypatch, args, message):
-    from training import distill
-    from training.distill import main
+    from training.distill import run as distill
+    from training.distill.run import main
 
     monkeypatch.setattr(distill, "run", lambda *a, **k: pytest.fail("a run started"))
     base = cli_args(small_corpus)
@@ -66,7 +66,7 @@ def test_bad_arguments_are_refused_before_work(tiny_teacher, small_corpus, capsy
 
 
 def test_unwritable_output_is_a_clear_error(tiny_teacher, small_corpus, monkeypatch, capsys):
-    from training import distill
+    from training.distill import run as distill
 
     blocker = Path(os.environ["LINGUALENS_HOME"]) / "cache" / "runs-blocker"
     blocker.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +177,7 @@ def test_real_teacher_source_distills_on_a_user_manifest(tmp_path, capsys):
     from transformers import PreTrainedTokenizerFast
 
     from tests.tiny import tiny_bert, tiny_hf_clip_like, tiny_unigram
-    from training.distill import main
+    from training.distill.run import main
     from zoo import load_model
 
     teacher_dir = tiny_hf_clip_like("clip", tmp_path / "teacher")
@@ -207,7 +207,7 @@ def test_real_teacher_source_distills_on_a_user_manifest(tmp_path, capsys):
 
 def test_non_hf_teacher_without_student_init_says_what_to_do(tmp_path, small_corpus, capsys):
     from tests.tiny import tiny_hf_clip_like
-    from training.distill import main
+    from training.distill.run import main
 
     teacher_dir = tiny_hf_clip_like("clip", tmp_path / "teacher")
     assert main(["--teacher", str(teacher_dir), "--corpus", str(small_corpus), "--recipe", "custom",
@@ -216,7 +216,7 @@ def test_non_hf_teacher_without_student_init_says_what_to_do(tmp_path, small_cor
 
 
 def test_a_layer_the_teacher_does_not_have_is_refused_before_any_work(tiny_teacher, small_corpus, monkeypatch, capsys):
-    from training import distill
+    from training.distill import run as distill
 
     monkeypatch.setattr(distill, "prepare_data", lambda *a, **k: pytest.fail("data was prepared"))
     assert distill.main(cli_args(small_corpus, ["--keep-layers", "0", "9", "--name", "tiny-nine"])) == 2
@@ -227,7 +227,7 @@ def test_another_teachers_vocabulary_is_refused_before_any_work(tiny_teacher, sm
     import torch
 
     from tests.tiny import tiny_bert, tiny_unigram_elsewhere
-    from training import distill
+    from training.distill import run as distill
     from zoo.dual_encoder import DualEncoder
     from zoo.text_tower import HFTextTower
 
@@ -242,7 +242,7 @@ def test_another_teachers_vocabulary_is_refused_before_any_work(tiny_teacher, sm
 
 
 def test_relation_term_trains_and_is_refused_for_a_foreign_student(tiny_teacher, small_corpus, capsys):
-    from training.distill import main
+    from training.distill.run import main
     from zoo import load_model
 
     assert main(cli_args(small_corpus, ["--loss", "dr", "--hidden-weight", "1.0", "--name", "tiny-hidden",
@@ -259,7 +259,7 @@ def test_a_changed_teacher_never_resumes_the_old_teachers_run(tiny_teacher, smal
     import torch
 
     from core.paths import cache_dir, zoo_dir
-    from training.distill import main
+    from training.distill.run import main
 
     teacher = tiny_dual_encoder("clip", seed=3)
     teacher.save_pretrained(zoo_dir() / "tiny-teacher-b")

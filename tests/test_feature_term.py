@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from training.distill_step import DistillStep
+from training.distill.step import DistillStep
 from training.losses.combine import CombinedLoss
 
 TEXTS = ["cat", "gato", "dog", "perro", "pet"]  # rows 0-3: two image concepts; row 4: a keyword
@@ -70,11 +70,11 @@ def test_gallery_term_is_dr_over_every_training_image_by_hand():
 
 def test_keywords_reach_a_run_as_their_own_anchors_and_never_as_evaluated_text(session_home, small_corpus, monkeypatch):
     from core.paths import zoo_dir
+    from corpus.corpus import load_corpus, load_keywords
+    from corpus.keyword_text import evaluated_strings
     from tests.test_distill import cli_args
     from tests.tiny import record_distill_batches, tiny_dual_encoder
-    from training import distill
-    from training.data.corpus import load_corpus, load_keywords
-    from training.data.keyword_text import evaluated_strings
+    from training.distill import run as distill
 
     tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
     seen = record_distill_batches(monkeypatch)

@@ -1,6 +1,6 @@
 """The layer rule: every project import — at module top or inside a function — points downward.
 
-    core → zoo → training.data, training.evaluation → training → export → search, app, lingualens → benchmarks
+    core → zoo → corpus, evaluation → training → export → search, serving, app, lingualens → benchmarks
 
 A module may import its own layer or any layer below; an import from a higher layer, or a cycle
 between modules, fails here with the offending edge named.
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = (("core",), ("zoo",), ("training.data", "training.evaluation"), ("training",), ("export",),
-          ("search", "app", "lingualens"), ("benchmarks",))
+LAYERS = (("core",), ("zoo",), ("corpus", "evaluation"), ("training",), ("export",),
+          ("search", "serving", "app", "lingualens"), ("benchmarks",))
 
 
 def layer_of(module: str) -> int:
@@ -110,3 +110,21 @@ def test_the_checker_sees_upward_edges_and_cycles(tmp_path):
     assert find_cycle(edges) in (["core.a", "zoo.b", "core.a"], ["zoo.b", "core.a", "zoo.b"])
     with pytest.raises(AssertionError, match="belongs to no layer"):
         layer_of("somewhere.else")
+
+
+def test_export_and_search_use_no_training_code():
+    """Serving an exported model or a gallery needs the corpus and the evaluation, never the trainer."""
+    edges = import_edges(project_modules())
+    leaks = sorted(f"{a} imports {b}" for a, targets in edges.items() if a.split(".")[0] in ("export", "search")
+                   for b in targets if b.split(".")[0] == "training")
+    assert not leaks, "\n".join(leaks)
+
+
+def test_no_top_level_folder_holds_most_of_the_code():
+    lines: dict[str, int] = {}
+    for module, path in project_modules().items():
+        top = module.split(".")[0] if "." in module or path.name == "__init__.py" else "(root files)"
+        lines[top] = lines.get(top, 0) + len(path.read_text(encoding="utf-8").splitlines())
+    total = sum(lines.values())
+    worst = max(lines, key=lines.get)
+    assert lines[worst] / total <= 0.30, f"{worst}/ holds {lines[worst] / total:.0%} of {total} lines: {lines}"

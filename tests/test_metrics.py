@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from core.records import Record
-from training.evaluation.consistency import clustering_ami, overlap_at_k, translation_cosine
-from training.evaluation.retrieval import first_hit_ranks, retrieval_metrics
-from training.evaluation.suite import evaluate
-from training.evaluation.vqa import QUESTIONS, build_items, vqa_accuracy
+from evaluation.consistency import clustering_ami, overlap_at_k, translation_cosine
+from evaluation.retrieval import first_hit_ranks, retrieval_metrics
+from evaluation.suite import evaluate
+from evaluation.vqa import QUESTIONS, build_items, vqa_accuracy
 
 G = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], np.float32)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from core.records import Record
-from training.evaluation.bootstrap import concept_weights, estimate, interval, per_concept, ratio_samples, resampled_means
-from training.evaluation.multilingual import build_queries, evaluate_multilingual, tokenization_parity
+from evaluation.bootstrap import concept_weights, estimate, interval, per_concept, ratio_samples, resampled_means
+from evaluation.multilingual import build_queries, evaluate_multilingual, tokenization_parity
 from zoo.info import ModelInfo
 
 
@@ -137,7 +137,7 @@ def test_tokenization_parity_against_a_trimmed_student():
 
 
 def test_report_files(tmp_path):
-    from training.evaluation.multilingual_report import write_multilingual
+    from evaluation.multilingual_report import write_multilingual
 
     truth = {"cat": 0, "dog": 1, "sun": 2, "แมว": 0, "หมา": 1, "ดวงอาทิตย์": 2, "ologbo": 0, "aja": 1, "oorun": 2}
     rep = evaluate_multilingual({"s": OneHot({**truth, "หมา": (0, 1)}), "t": OneHot(truth)}, _records(), None,

@@ -16,7 +16,7 @@ from tests.tiny import tiny_dual_encoder
 
 def _distill(home: Path, corpus: Path, monkeypatch) -> Path:
     from core.paths import zoo_dir
-    from training.distill import main
+    from training.distill.run import main
 
     monkeypatch.setenv("LINGUALENS_HOME", str(home))
     tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
@@ -40,7 +40,7 @@ def _edit_captions(corpus: Path, split: str, word: str) -> int:
 
 def held_out_only_texts(corpus: Path) -> set[str]:
     """Captions that exist only in held-out languages (a shared string such as "taxi" proves nothing)."""
-    from training.data.corpus import load_corpus
+    from corpus.corpus import load_corpus
 
     records = load_corpus(corpus)
     return {r.caption for r in records if r.language in HELD_OUT_LANGUAGES} - \
@@ -66,8 +66,8 @@ def test_changing_test_captions_changes_nothing_train_captions_do(small_corpus, 
 
 
 def test_training_view_drops_held_out_languages(small_corpus):
-    from training.data.corpus import load_corpus
-    from training.data.selection import training_texts, training_view
+    from corpus.corpus import load_corpus
+    from training.selection import training_texts, training_view
 
     records = load_corpus(small_corpus)
     assert {r.language for r in records} & set(HELD_OUT_LANGUAGES), "the corpus itself holds them"
@@ -87,8 +87,8 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
     import training.embedded as embedded
     import training.students as students
     from core.paths import zoo_dir
-    from training.distill_config import DistillConfig
-    from training.distill_data import prepare_data
+    from training.distill.config import DistillConfig
+    from training.distill.data import prepare_data
 
     held_only = held_out_only_texts(small_corpus)
     assert held_only
@@ -125,7 +125,7 @@ def test_held_out_languages_reach_no_training_input(small_corpus, session_home, 
 
 def test_text_budget_keeps_english_anchors_and_says_when_it_is_too_big():
     from core.records import Record
-    from training.data.selection import cap_training_text
+    from training.selection import cap_training_text
 
     rows = [Record(f"i{c}.png", f"c{c}", "emoji", lang, f"{lang}-{c}", "train", "emoji")
             for c in range(10) for lang in ("en", "es", "ja")]

@@ -60,7 +60,7 @@ def test_e5_tokenizer_truncates_and_pads(e5_tower):
 def test_efficientnet_names_the_shipped_photos():
     from timm.data import ImageNetInfo
 
-    from training.data.photos import PHOTOS
+    from corpus.photos import PHOTOS
     from zoo.sources.packaged import EFFNET_PREPROCESS, efficientnet_lite0_classifier
 
     expect = {"cat": ("cat",), "coffee": ("espresso", "cup", "coffee"), "rocket": ("missile", "rocket"),

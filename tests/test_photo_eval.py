@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.records import Record
-from training.evaluation.photos import compare_photos
+from evaluation.photos import compare_photos
 
 
 class Lookup:

@@ -74,8 +74,8 @@ def test_recipe_over_its_size_limit_is_refused(teacher):
 
 
 def test_real_half_student_is_at_most_half_the_teacher(small_corpus):
-    from training.data.corpus import load_corpus
-    from training.data.selection import training_texts, training_view
+    from corpus.corpus import load_corpus
+    from training.selection import training_texts, training_view
     from training.students import vocabulary_texts
     from zoo.sources.packaged import e5_small_text_tower
 

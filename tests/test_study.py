@@ -101,9 +101,9 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
     from dataclasses import replace
 
     from core.paths import zoo_dir
+    from corpus.corpus import CorpusConfig, build_corpus, default_corpus_path
     from tests.tiny import tiny_dual_encoder
     from training import students, study
-    from training.data.corpus import CorpusConfig, build_corpus, default_corpus_path
     from training.study import run_grid
 
     build_corpus(default_corpus_path(), CorpusConfig(limit=15), progress=False)

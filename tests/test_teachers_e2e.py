@@ -14,7 +14,7 @@ LANGS = ("en", "es", "ja", "ru")
 def small_teacher(session_home):
     """200 emoji + 200 flags: enough held-out concepts (≈20 per kind) that chance is low and a
     learned alignment can show, still seconds to render and embed."""
-    from training.data.corpus import CorpusConfig, build_corpus
+    from corpus.corpus import CorpusConfig, build_corpus
 
     corpus = build_corpus(session_home / "corpus" / "teacher-e2e", CorpusConfig(limit=200), progress=False)
     path = build_teacher(TeacherConfig(family="siglip", languages=LANGS, passes_per_epoch=4),
@@ -68,7 +68,7 @@ def test_reloaded_teacher_matches_sentence_transformers(small_teacher):
 
 
 def test_evaluate_cli_writes_a_comparison(small_teacher, tmp_path):
-    from training.evaluate import main
+    from evaluation.run import main
 
     corpus, _ = small_teacher
     out = tmp_path / "cmp"

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from core.languages import UnknownLanguageError, normalize_language
-from training.data.user import ManifestError, load_image_folder, load_manifest, load_xm3600
+from corpus.user import ManifestError, load_image_folder, load_manifest, load_xm3600
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ which the word rows are anchored to themselves, not to an English word of the sa
 import pytest
 import torch
 
-from training.data.word_lists import CONCEPT_PREFIX, SOURCE, self_anchored, word_list_records, wordfreq_code
+from corpus.word_lists import CONCEPT_PREFIX, SOURCE, self_anchored, word_list_records, wordfreq_code
 
 
 def test_words_are_grouped_by_rank_in_each_language_wordfreq_has():
@@ -38,7 +38,7 @@ def test_word_rows_are_their_own_anchors_in_a_distillation_run(session_home, sma
     from core.paths import zoo_dir
     from tests.test_distill import cli_args
     from tests.tiny import record_distill_batches, tiny_dual_encoder
-    from training import distill
+    from training.distill import run as distill
 
     tiny_dual_encoder("clip").save_pretrained(zoo_dir() / "tiny-teacher")
     seen = record_distill_batches(monkeypatch)

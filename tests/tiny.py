@@ -129,7 +129,7 @@ def tiny_hf_clip_like(kind: str, path):
 
 def record_distill_batches(monkeypatch) -> list[tuple]:
     """Spy on every distillation batch: (images in it, T(x), T(e)) per step, appended as steps run."""
-    from training import distill_step
+    from training.distill import step as distill_step
 
     seen: list[tuple] = []
     original = distill_step.DistillBatch

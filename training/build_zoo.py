@@ -20,11 +20,11 @@ from typing import Callable
 from core.constants import DEFAULT_LOSSES, FAMILIES, teacher_name
 from core.languages import HELD_OUT_LANGUAGES
 from core.paths import zoo_checkpoint
+from corpus.corpus import build_corpus, corpus_hash, default_corpus_path
 from zoo.checkpoint import is_checkpoint, read_config, read_info
 
-from .data.corpus import build_corpus, corpus_hash, default_corpus_path
-from .distill import run
-from .distill_config import DistillConfig, default_train_config, student_name
+from .distill.config import DistillConfig, default_train_config, student_name
+from .distill.run import run
 from .teacher_cache import checkpoint_key
 from .teachers import RECIPE_VERSION, TeacherConfig, build_teacher
 from .trainer import TrainConfig
@@ -51,6 +51,8 @@ def is_current(name: str, chash: str, teacher: str | None = None, log=print, con
         return False
     recorded = (info.distillation or {}).get("config") or {}
     changed = sorted(k for k, v in (config or {}).items() if json.loads(json.dumps(v)) != recorded.get(k))
+    if config is not None and (info.distillation or {}).get("train") not in (None, asdict(default_train_config())):
+        changed.append("schedule")
     if changed:
         log(f"{name} was distilled with another default recipe ({', '.join(changed)} changed): rebuilding it")
         return False
@@ -76,7 +78,7 @@ def build_default_zoo(families=FAMILIES, losses=DEFAULT_LOSSES, progress: bool =
             log(f"  {teacher} ready in {time.perf_counter() - start:.0f} s")
             built.append(teacher)
         for loss in losses:
-            cfg = DistillConfig(teacher=teacher, recipe="half", loss=loss)
+            cfg = DistillConfig(teacher=teacher, loss=loss)
             name = student_name(cfg)
             if not is_current(name, chash, teacher, log=log, config=asdict(cfg)):
                 log(f"distilling student {name} …")

@@ -13,14 +13,14 @@ import torch
 
 from core.feature_cache import cached_features
 from core.records import Record
+from corpus.corpus import corpus_hash, default_corpus_path, load_corpus
+from evaluation.cached import CachedEncoder
+from evaluation.suite import texts_to_encode
 from zoo.heads import with_flatness
 from zoo.sources.packaged import e5_small_text_tower, efficientnet_lite0_tower
 
-from .data.corpus import corpus_hash, default_corpus_path, load_corpus
-from .data.selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
-from .evaluation.cached import CachedEncoder
-from .evaluation.suite import texts_to_encode
 from .features import flatness_features, image_backbone_features, text_backbone_features
+from .selection import DEFAULT_TRAIN_SOURCES, training_texts, training_view
 
 TEXT_KEY = "e5-small-mean-query128"
 IMAGE_KEY = "effnet-lite0-224"

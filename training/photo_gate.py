@@ -26,10 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from corpus.photos import GATE_PHOTOS, PHOTO_LANGUAGES
+from evaluation.retrieval import first_hit_ranks
 from zoo.heads import DEFAULT_PROMPT, Gate, PhotoAwareHead, with_flatness
-
-from .data.photos import GATE_PHOTOS, PHOTO_LANGUAGES
-from .evaluation.retrieval import first_hit_ranks
 
 MAX_EMOJI_DROP = 0.005
 FLOORS = (0.0, 0.2, 0.3)

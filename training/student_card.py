@@ -4,7 +4,7 @@
 
 A student is saved with a card from the quick test-split comparison its build ran (the
 validation languages). The full picture takes minutes more, so it is added afterwards: with
-`--evaluate` this runs `python -m training.evaluate --model NAME --compare TEACHER` (every
+`--evaluate` this runs `python -m evaluation --model NAME --compare TEACHER` (every
 language of the corpus, held-out ones included, 95% intervals) and then rewrites the card from
 what is on disk — that report, the ONNX export's int8 gate per language group, sizes, latency
 and peak memory. The app's background build does this for the default students.
@@ -19,18 +19,18 @@ from pathlib import Path
 
 from core.io import atomic_write_text, read_json_object
 from core.paths import export_path, zoo_checkpoint
+from evaluation.agreement_report import agreement_markdown
+from evaluation.multilingual import GROUPS, HEADLINE
+from evaluation.multilingual_report import fmt_ci, verdict
+from evaluation.multilingual_report import markdown as multilingual_markdown
+from evaluation.report import cost_table, markdown
+from evaluation.run import default_out
+from evaluation.run import run as run_evaluation
+from evaluation.suite import HEADLINE_KEY
 from zoo.card import model_card, onnx_tables
 from zoo.checkpoint import is_checkpoint, read_config
 
-from .distill_config import distill_command
-from .evaluate import default_out
-from .evaluate import run as run_evaluation
-from .evaluation.agreement_report import agreement_markdown
-from .evaluation.multilingual import GROUPS, HEADLINE
-from .evaluation.multilingual_report import fmt_ci, verdict
-from .evaluation.multilingual_report import markdown as multilingual_markdown
-from .evaluation.report import cost_table, markdown
-from .evaluation.suite import HEADLINE_KEY
+from .distill.config import distill_command
 
 DATASET = {"dataset_type": "lingualens/emoji-flags", "dataset_name": "LinguaLens emoji and flags (CLDR captions)",
            "dataset_split": "test"}
@@ -181,7 +181,7 @@ def refresh_card(name: str, evaluate: bool = False, corpus: Path | None = None, 
     if meta.get("role") != "student" or "config" not in distillation:
         raise ValueError(f"{name} is not a distilled student (only students get this card)")
     cfg, teacher = distillation["config"], distillation["config"]["teacher"]
-    out = default_out(name, "test", teacher)  # where `training.evaluate --model NAME --compare TEACHER` writes
+    out = default_out(name, "test", teacher)  # where `python -m evaluation --model NAME --compare TEACHER` writes
     if evaluate:
         run_evaluation([name, teacher], "test", corpus, None, True, out, progress=progress)
     quick = _read_json(path / "reports" / "test" / "report.json") or {}

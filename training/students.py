@@ -35,11 +35,10 @@ import torch
 from torch import nn
 
 from core.languages import unicode_script
+from corpus.word_lists import wordfreq_code
 from zoo.checkpoint import load_strict
 from zoo.embeddings import CONFIG_KEY, TailFactorizedEmbedding, mark_config
 from zoo.text_tower import HFTextTower
-
-from .data.word_lists import wordfreq_code
 
 SPECIAL_IDS_KEEP = 8  # the first ids of XLM-R-style vocabularies are specials and punctuation
 

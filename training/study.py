@@ -31,19 +31,19 @@ from core.constants import teacher_name
 from core.io import atomic_write_json, atomic_write_text
 from core.paths import zoo_checkpoint
 from core.results_index import provenance
+from corpus.corpus import default_corpus_path, load_corpus
+from evaluation.bootstrap import interval
+from evaluation.cost import machine, measure_cost
+from evaluation.multilingual import evaluate_multilingual
+from evaluation.report import save_figure
+from evaluation.run import MemoEncoder
+from evaluation.suite import HEADLINE_KEY
 from zoo import load_model
 from zoo.checkpoint import is_checkpoint
 
 from .build_zoo import build_default_zoo
-from .data.corpus import default_corpus_path, load_corpus
-from .distill import run
-from .distill_config import DistillConfig, default_train_config, student_name
-from .evaluate import MemoEncoder
-from .evaluation.bootstrap import interval
-from .evaluation.cost import machine, measure_cost
-from .evaluation.multilingual import evaluate_multilingual
-from .evaluation.report import save_figure
-from .evaluation.suite import HEADLINE_KEY
+from .distill.config import DistillConfig, default_train_config, student_name
+from .distill.run import run
 
 FAMILIES = ("clip", "siglip")
 OBJECTIVES = ("fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5")

@@ -31,20 +31,20 @@ from core.feature_cache import cached_features
 from core.languages import EMOJI_LANGUAGES, HELD_OUT_LANGUAGES
 from core.paths import cache_dir, zoo_checkpoint
 from core.records import by_concept
+from corpus.corpus import corpus_hash
+from evaluation.report import markdown, write_report
+from evaluation.suite import HEADLINE_KEY, evaluate, summary_key
 from zoo.card import model_card
 from zoo.heads import DEFAULT_PROMPT, MLPHead, PhotoAwareHead, flatness, with_flatness
 from zoo.models import build_lit_teacher
 from zoo.sources.packaged import E5_HIDDEN, EFFNET_FEATURES, e5_small_text_tower, efficientnet_lite0_classifier, efficientnet_lite0_tower
 
 from .config import add_dataclass_args, from_args
-from .data.corpus import corpus_hash
-from .data.selection import DEFAULT_TRAIN_SOURCES
 from .embedded import IMAGE_KEY, RETRIEVAL_KINDS, TEXT_KEY, EmbeddedFeatures, heads_encoder, load_embedded_features
-from .evaluation.report import markdown, write_report
-from .evaluation.suite import HEADLINE_KEY, evaluate, summary_key
 from .features import text_backbone_features
 from .losses.contrastive import family_loss
 from .photo_gate import choose_gate, class_prompts, drawing_evidence, gate_data, gate_table_markdown
+from .selection import DEFAULT_TRAIN_SOURCES
 from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
 
 # Bumped when the teacher recipe changes what a teacher is, so `training.build_zoo` rebuilds older

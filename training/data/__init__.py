@@ -1,4 +1,2 @@
-"""Corpora: the embedded emoji/flag/photo corpus and loaders for users' own data."""
-from core.records import KINDS, SPLITS, Record, read_manifest, write_manifest
-
-__all__ = ["KINDS", "SPLITS", "Record", "read_manifest", "write_manifest"]
+"""Moved: the corpus is the top-level `corpus` package now. This stub keeps
+`python -m training.data …` working for one release; it says where the command went."""

@@ -5,7 +5,7 @@ e_i the English caption of the same concept, v_i its image. S is the student tex
 T the teacher's, V the (shared, frozen) image tower. All embeddings are L2-normalised.
 Teacher-side tensors come from the teacher cache and carry no gradient.
 
-Some training text has no image (display names, `training.data.display_names`): such rows come
+Some training text has no image (display names, `corpus.display_names`): such rows come
 last, so `v` holds M ≤ B images and caption i is paired with image i only for i < M. Losses
 that relate captions to images use all B captions against the M images; losses that need a
 matching image use the first M rows; with M = 0 those terms are zero.

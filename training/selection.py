@@ -3,7 +3,7 @@
 Every training path — teacher heads, the student's vocabulary, distillation batches, the teacher
 cache that feeds them — starts from `training_view`, so a held-out language's captions never
 reach a training input, and its scores measure what a model does where it was never distilled.
-Evaluation reads the whole corpus instead (`training.evaluation.multilingual`).
+Evaluation reads the whole corpus instead (`evaluation.multilingual`).
 
 Teacher heads train on the `emoji`-package names (14 languages) and the CLDR territory names of
 flags. Students also distill on the train-split CLDR annotation names of every non-held-out

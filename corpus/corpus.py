@@ -54,7 +54,7 @@ class CorpusConfig:
     seed: int = 0
     image_size: int = IMAGE_SIZE
     limit: int | None = None  # keep only the first N emoji + N flags (fast tests)
-    cldr_extract: str = ""  # the CLDR annotations extract (default: the one shipped in training/data/cldr/)
+    cldr_extract: str = ""  # the CLDR annotations extract (default: the one shipped in corpus/cldr/)
 
 
 def default_corpus_path() -> Path:
@@ -170,7 +170,7 @@ def load_keywords(path: Path | None = None, splits: tuple[str, ...] = ("train",)
     "animal" belongs to many concepts, so retrieval is never scored on them."""
     path = (Path(path) if path else default_corpus_path()) / KEYWORDS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no {KEYWORDS_FILE} in {str(path.parent)!r}; rebuild with `python -m training.data build`")
+        raise FileNotFoundError(f"no {KEYWORDS_FILE} in {str(path.parent)!r}; rebuild with `python -m corpus build`")
     out = []
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -236,7 +236,7 @@ def data_card(stats: dict) -> str:
     lines = [
         f"# LinguaLens embedded corpus ({CORPUS_NAME})",
         "",
-        "Built offline by `python -m training.data build` from packaged sources. One manifest row",
+        "Built offline by `python -m corpus build` from packaged sources. One manifest row",
         "is one caption of one image; splits are assigned per concept group (never per caption).",
         "",
         "## Contents",
@@ -287,9 +287,9 @@ def data_card(stats: dict) -> str:
         "\"All emojis designed by OpenMoji – the open-source emoji and icon project.\"",
         "- Emoji names in 14 languages: `emoji` package (BSD-3-Clause), from Unicode CLDR annotations.",
         "- Emoji names and keywords in ~100 languages: Unicode CLDR 48 annotations (npm `cldr-annotations-full`, "
-        "`cldr-annotations-derived-full` 48.2.0), Unicode License V3 — extract and licence in `training/data/cldr/`.",
+        "`cldr-annotations-derived-full` 48.2.0), Unicode License V3 — extract and licence in `corpus/cldr/`.",
         "- Territory names: Unicode CLDR via `babel` (Unicode licence).",
-        "- Photos: see `training/data/photos.py` for each photo's origin and licence; captions by LinguaLens.",
+        "- Photos: see `corpus/photos.py` for each photo's origin and licence; captions by LinguaLens.",
         "",
         "Known limits: emoji names are short labels, not sentences; flags are barely separable",
         "by ImageNet features, so read flag retrieval with care; photos are out-of-domain and",
@@ -303,7 +303,7 @@ def load_corpus(path: Path | None = None) -> list[Record]:
     manifest = path / "manifest.jsonl"
     if not manifest.is_file():
         raise FileNotFoundError(
-            f"no corpus at {str(path)!r}; build it with `python -m training.data build`"
+            f"no corpus at {str(path)!r}; build it with `python -m corpus build`"
         )
     return read_manifest(manifest)
 

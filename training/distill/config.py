@@ -5,22 +5,22 @@ import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.constants import teacher_name
+from core.constants import DEFAULT_LOSS, DEFAULT_RECIPE, teacher_name
 from core.languages import EMOJI_LANGUAGES
+from corpus.keyword_text import DEFAULT_KEYWORDS_PER_LANGUAGE
+from corpus.word_lists import DEFAULT_WORDS_PER_LANGUAGE
 
-from .data.keyword_text import DEFAULT_KEYWORDS_PER_LANGUAGE
-from .data.selection import DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET
-from .data.word_lists import DEFAULT_WORDS_PER_LANGUAGE
-from .losses.combine import parse_weights
-from .students import RECIPES, StudentRecipe
-from .trainer import TrainConfig
+from ..losses.combine import parse_weights
+from ..selection import DEFAULT_DISTILL_SOURCES, DEFAULT_TEXT_BUDGET
+from ..students import RECIPES, StudentRecipe
+from ..trainer import TrainConfig
 
 
 @dataclass
 class DistillConfig:
     teacher: str = teacher_name("clip")
-    recipe: str = "half"
-    loss: str = "dr"
+    recipe: str = DEFAULT_RECIPE
+    loss: str = DEFAULT_LOSS
     name: str = ""  # default <teacher>-<recipe>-<loss>
     layers: int = 0  # overrides of the recipe (0: the recipe's value)
     keep_layers: tuple[int, ...] = ()  # explicit teacher layer indices to inherit, e.g. 6 7 8 9 10 11 (top half)

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .distill_data import DistillData
+from ..losses.base import DistillBatch, cosine_distance
+from ..losses.combine import CombinedLoss
+from ..losses.dr import kl_rows
+from ..losses.hidden import hidden_relation_loss
+from .data import DistillData
 from .distributed import gather, to_device
-from .losses.base import DistillBatch, cosine_distance
-from .losses.combine import CombinedLoss
-from .losses.dr import kl_rows
-from .losses.hidden import hidden_relation_loss
 
 # (caption rows, English rows, image rows) -> teacher outputs (T(x), T(e), V(v)), L2-normalised
 TeacherOutputs = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]

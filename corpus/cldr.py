@@ -8,7 +8,7 @@ repository (`cldr/annotations-48.2.0.json.gz`, licence beside it), so building t
 neither npm nor a network. Regenerate it byte-identically from the two tarballs:
 
     npm pack cldr-annotations-full@48.2.0 cldr-annotations-derived-full@48.2.0
-    python -m training.data.cldr --full cldr-annotations-full-48.2.0.tgz \\
+    python -m corpus.cldr --full cldr-annotations-full-48.2.0.tgz \\
         --derived cldr-annotations-derived-full-48.2.0.tgz
 
 Locales left out are listed in the extract with the reason (a regional or script variant of a
@@ -145,8 +145,8 @@ def load_extract(path: Path = EXTRACT_PATH, expected_emoji: Iterable[str] | None
         with gzip.open(path, "rb") as gz:
             data = json.load(io.TextIOWrapper(gz, encoding="utf-8"))
     except FileNotFoundError:
-        raise ExtractError(f"{path}: CLDR extract missing; regenerate it with `python -m training.data.cldr` "
-                           "(see training/data/cldr.py)") from None
+        raise ExtractError(f"{path}: CLDR extract missing; regenerate it with `python -m corpus.cldr` "
+                           "(see corpus/cldr.py)") from None
     except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ExtractError(f"{path}: corrupt CLDR extract ({exc})") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("names"), dict):
@@ -176,7 +176,7 @@ def e5_unknown_fraction() -> Callable[[list[str]], float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.data.cldr", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m corpus.cldr", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", type=Path, required=True, help=f"cldr-annotations-full-{CLDR_VERSION}.tgz")
     parser.add_argument("--derived", type=Path, required=True, help=f"cldr-annotations-derived-full-{CLDR_VERSION}.tgz")

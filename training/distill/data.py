@@ -12,22 +12,22 @@ import torch
 import torch.nn.functional as F
 
 from core.records import Record, by_concept
+from corpus.corpus import corpus_hash, default_corpus_path, load_corpus, load_keywords
+from corpus.display_names import KIND as TEXT_ONLY
+from corpus.display_names import SOURCE as DISPLAY_SOURCE
+from corpus.display_names import display_name_records
+from corpus.keyword_text import SOURCE as KEYWORD_SOURCE
+from corpus.keyword_text import evaluated_strings, keyword_text_records
+from corpus.split import assign_splits
+from corpus.user import load_manifest
+from corpus.word_lists import SOURCE as WORDS_SOURCE
+from corpus.word_lists import self_anchored, word_list_records
+from evaluation.cached import CachedEncoder
 
-from .data.corpus import corpus_hash, default_corpus_path, load_corpus, load_keywords
-from .data.display_names import KIND as TEXT_ONLY
-from .data.display_names import SOURCE as DISPLAY_SOURCE
-from .data.display_names import display_name_records
-from .data.keyword_text import SOURCE as KEYWORD_SOURCE
-from .data.keyword_text import evaluated_strings, keyword_text_records
-from .data.selection import cap_training_text, training_texts, training_view
-from .data.split import assign_splits
-from .data.user import load_manifest
-from .data.word_lists import SOURCE as WORDS_SOURCE
-from .data.word_lists import self_anchored, word_list_records
-from .distill_config import DistillConfig
+from ..selection import cap_training_text, training_texts, training_view
+from ..teacher_cache import teacher_image_embeddings, teacher_text_embeddings
+from .config import DistillConfig
 from .distributed import to_device
-from .evaluation.cached import CachedEncoder
-from .teacher_cache import teacher_image_embeddings, teacher_text_embeddings
 
 
 @dataclass

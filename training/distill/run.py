@@ -26,25 +26,25 @@ import torch
 
 from core.languages import HELD_OUT_LANGUAGES
 from core.paths import cache_dir, zoo_checkpoint
+from corpus.corpus import corpus_hash
+from corpus.display_names import KIND as TEXT_ONLY
+from evaluation.report import write_report
+from evaluation.suite import HEADLINE_KEY, evaluate, summary_key
 from zoo.dual_encoder import DualEncoder
 from zoo.factory import load_model
 from zoo.hub import is_cached, require_hub
 from zoo.text_tower import HFTextTower
 
-from .config import add_dataclass_args, from_args
-from .data.corpus import corpus_hash
-from .data.display_names import KIND as TEXT_ONLY
-from .distill_config import DistillConfig, default_train_config, distill_command, resolve_recipe, student_name
-from .distill_data import DistillData, prepare_data, student_encoder, teacher_encoder
-from .distill_step import DistillStep
+from ..config import add_dataclass_args, from_args
+from ..losses.combine import CombinedLoss, parse_weights
+from ..student_card import student_card
+from ..students import Vocabulary, build_student, kept_layer_indices, vocabulary_texts
+from ..teacher_cache import teacher_key
+from ..trainer import TrainConfig, Trainer, concept_batches, seed_everything
+from .config import DistillConfig, default_train_config, distill_command, resolve_recipe, student_name
+from .data import DistillData, prepare_data, student_encoder, teacher_encoder
 from .distributed import barrier, dist_info, on_rank_zero, pick_device
-from .evaluation.report import write_report
-from .evaluation.suite import HEADLINE_KEY, evaluate, summary_key
-from .losses.combine import CombinedLoss, parse_weights
-from .student_card import student_card
-from .students import Vocabulary, build_student, kept_layer_indices, vocabulary_texts
-from .teacher_cache import teacher_key
-from .trainer import TrainConfig, Trainer, concept_batches, seed_everything
+from .step import DistillStep
 
 __all__ = ["DistillConfig", "default_train_config", "main", "run", "student_name"]
 
@@ -131,7 +131,7 @@ def save_student(cfg: DistillConfig, student_text, teacher, data: DistillData, t
                           logit_bias=None if teacher.logit_bias is None else float(teacher.logit_bias.detach()), name=name)
     kinds = tuple(sorted({r.kind for r in data.records} - {"photo", TEXT_ONLY}))
     # The card's quick comparison covers the validation languages; every language, held-out ones
-    # included, is `python -m training.evaluate --model STUDENT --compare TEACHER` (minutes, not seconds).
+    # included, is `python -m evaluation --model STUDENT --compare TEACHER` (minutes, not seconds).
     report_langs = list(cfg.languages) or (list(cfg.eval_languages) if not cfg.manifest else None)
     test_student = evaluate(student_encoder(student_text, data), data.records, data.root, "test",
                             languages=report_langs, kinds=kinds)

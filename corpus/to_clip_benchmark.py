@@ -1,4 +1,4 @@
-"""python -m training.data.to_clip_benchmark --split test --languages th sw es --out DIR
+"""python -m corpus.to_clip_benchmark --split test --languages th sw es --out DIR
 
 The corpus in LAION CLIP_benchmark's retrieval WebDataset layout, one dataset per language
 (`DIR/<lang>/dataset_type.txt`, `DIR/<lang>/<split>/nshards.txt`, `DIR/<lang>/<split>/0.tar` …;
@@ -69,7 +69,7 @@ def export(out: Path, languages: list[str] | None = None, split: str = "test", c
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.data.to_clip_benchmark", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m corpus.to_clip_benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--languages", nargs="+", default=None, help="default: every language with captions in the split")
