@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable
 
 from core.constants import DEFAULT_LOSSES, FAMILIES, student_name, teacher_name
 from core.io import atomic_write_json
@@ -134,9 +133,8 @@ def _die_with_parent() -> None:
         sys.exit(0)
 
 
-def start_background_build(app_age_s: float | None = None,
-                           on_status: Callable[[str], None] | None = None) -> subprocess.Popen:
-    """Start the child; its status lines go to STATUS["background"] (and `on_status`)."""
+def start_background_build(app_age_s: float | None = None) -> subprocess.Popen:
+    """Start the child; its status lines go to STATUS["background"], which every page shows."""
     env = {**os.environ, "OMP_NUM_THREADS": str(BUILD_THREADS), "MKL_NUM_THREADS": str(BUILD_THREADS)}
     age = ["--record", f"{app_age_s:.1f}"] if app_age_s is not None else []
     proc = subprocess.Popen([sys.executable, "-m", "serving.background", *age], stdout=subprocess.PIPE,
@@ -146,8 +144,6 @@ def start_background_build(app_age_s: float | None = None,
         for line in proc.stdout:
             if line.startswith(STATUS_LINE):
                 STATUS["background"] = line[len(STATUS_LINE):].strip()
-                if on_status:
-                    on_status(STATUS["background"])
         if proc.wait() != 0 and "stopped" not in STATUS["background"]:
             STATUS["background"] = f"background build stopped (exit code {proc.returncode})"
 

@@ -128,3 +128,15 @@ def test_no_top_level_folder_holds_most_of_the_code():
     total = sum(lines.values())
     worst = max(lines, key=lines.get)
     assert lines[worst] / total <= 0.30, f"{worst}/ holds {lines[worst] / total:.0%} of {total} lines: {lines}"
+
+
+@pytest.mark.parametrize("old, new, args", [("training.data", "corpus", ["card", "--path", "/no/such/corpus"]),
+                                            ("training.evaluate", "evaluation", ["--help"])])
+def test_moved_commands_still_work_and_say_where_they_went(old, new, args):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", old, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert f"`python -m {old}` is now `python -m {new}`" in out.stderr
+    assert ("no corpus at /no/such/corpus" in out.stderr) if new == "corpus" else out.stdout.startswith(
+        "usage: python -m evaluation")
