@@ -64,6 +64,10 @@ ENTRIES: tuple[ResultsEntry, ...] = (
                  "lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip exp-kw-drfd:lit-e5s-effl0-clip "
                  "exp-kw-drfdg:lit-e5s-effl0-clip",
                  ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
+    ResultsEntry("agreement_curve", "the default CLIP half student's overlap and cosine with its teacher against "
+                 "the distillation budget (val, app gallery; where the curve flattens)",
+                 "python -m benchmarks.agreement_curve --epochs 1 2 4 8",
+                 ("benchmarks/agreement_curve.py", "evaluation/agreement*.py", *EVALUATION, *STUDENT_RECIPE, *CORPUS)),
     ResultsEntry("speed", "teacher vs student, PyTorch vs ONNX fp32 vs int8, 1 and 2 threads; memory and test recall "
                  "of every variant", "python -m benchmarks.speed",
                  ("benchmarks/speed.py", *EXPORT, *STUDENT_RECIPE, *EVALUATION)),
@@ -122,7 +126,7 @@ OTHER_FILES = {
     "app-search-ru.png": "`python -m benchmarks.app_screenshot --query собака` against a running app",
     "app-image-cat.png": "`python -m benchmarks.app_screenshot --image …` against a running app",
     "multilingual.png": "plot written with multilingual.md", "photos.png": "plot written with photos.md",
-    "study.png": "plot written with study.md",
+    "study.png": "plot written with study.md", "agreement_curve.png": "plot written with agreement_curve.md",
 }
 
 

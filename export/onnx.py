@@ -48,6 +48,7 @@ from zoo.info import info_of
 from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
 from zoo.text_tower import HFTextTower
 
+from . import deploy_layout
 from .runtime import CONFIG_NAME, OnnxEncoder
 
 OPSET = 17
@@ -159,15 +160,19 @@ def check_supported(model) -> None:
                                       f"supported: {SUPPORTED}")
 
 
-def _export(module: nn.Module, args: tuple, path: Path, input_names: list[str], dynamic: dict) -> None:
+def _export(module: nn.Module, args: tuple, path: Path, input_names: list[str], dynamic: dict,
+            output_names: list[str] | None = None) -> None:
+    """One graph, traced (default: a single `embeddings` output, batch-dynamic)."""
     import warnings
 
+    if output_names is None:
+        output_names, dynamic = ["embeddings"], {**dynamic, "embeddings": {0: "batch"}}
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)  # the fused MHA kernel (open_clip ViTs) has no ONNX op
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), args, str(path), input_names=input_names, output_names=["embeddings"],
-                          dynamic_axes={**dynamic, "embeddings": {0: "batch"}}, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(module.eval(), args, str(path), input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
     torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
@@ -289,9 +294,13 @@ class _Unpublished(OnnxEncoder):
 
 
 def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: Path | None = None,
-                 gate_languages: list[str] | None = None) -> Path:
+                 gate_languages: list[str] | None = None, sentence_transformers: bool = False) -> Path:
+    """`sentence_transformers`: also write the layout sentence-transformers' ONNX backend and
+    fastembed load (`export/deploy_layout.py`)."""
     model = load_model(ref)
     check_supported(model)
+    if sentence_transformers and (why := deploy_layout.supported(model)):
+        raise UnsupportedArchitecture(f"no sentence-transformers layout for {model.name or ref}: {why}")
     name = model.name or Path(ref).name
     out = Path(out) if out else export_path(name)
     started = time.perf_counter()
@@ -321,9 +330,16 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
         if max(report.values()) > PARITY_ATOL:
             raise RuntimeError(f"ONNX export of {name} disagrees with PyTorch: {report} (limit {PARITY_ATOL})")
         config["parity_fp32"] = report
+        if sentence_transformers:
+            layout = deploy_layout.write_layout(model, tmp, _export, how.sample)
+            config["sentence_transformers"] = {"folder": deploy_layout.FOLDER, "files": {"fp32": deploy_layout.FP32_FILE},
+                                               "parity_fp32": layout_parity(model, layout / deploy_layout.FP32_FILE),
+                                               "trust_remote_code": deploy_layout.needs_remote_code(layout)}
         mark("export", 2, stages)
         if int8:
             quantize(tmp / "text.onnx", tmp / "text.int8.onnx")
+            if sentence_transformers:
+                quantize(layout / deploy_layout.FP32_FILE, layout / deploy_layout.INT8_FILE)
             atomic_write_json(tmp / CONFIG_NAME, config)
             mark("export", 3, stages)
             gate = int8_gate(tmp, corpus, gate_languages, trained_languages=info_of(model).languages)
@@ -332,15 +348,36 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
             if not gate["published"]:
                 (tmp / "rejected").mkdir()
                 (tmp / "text.int8.onnx").rename(tmp / "rejected" / "text.int8.onnx")
+                if sentence_transformers:
+                    (layout / deploy_layout.INT8_FILE).rename(tmp / "rejected" / Path(deploy_layout.INT8_FILE).name)
+            elif sentence_transformers:  # the same quantization as text.int8.onnx: the same gate publishes it
+                config["sentence_transformers"]["files"]["int8"] = deploy_layout.INT8_FILE
             config["int8"] = gate
             mark("export", 4, stages)
         config["sizes_bytes"] = {p.name: p.stat().st_size for p in tmp.glob("*.onnx")}
+        if sentence_transformers:
+            config["sentence_transformers"]["sizes_bytes"] = {
+                f"{deploy_layout.FOLDER}/{p.relative_to(layout)}": p.stat().st_size for p in layout.glob("onnx/*.onnx")}
         config["files"] = {p.name: sha256_file(p) for p in sorted([*tmp.glob("*.onnx"), tmp / "tokenizer.json"])}
         config["seconds"] = round(time.perf_counter() - started, 1)
         atomic_write_json(tmp / CONFIG_NAME, config)
         atomic_write_text(tmp / "README.md", export_card(config))
         mark("export", stages, stages)
     return out
+
+
+def layout_parity(model, graph: Path) -> dict[str, float]:
+    """The deploy layout's graph against PyTorch on the parity texts: both of its outputs."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    tokens = model.text.tokenize(PARITY_TEXTS)  # adds the prefix
+    feed = {k: tokens[k].numpy() for k in ("input_ids", "attention_mask")}
+    hidden, sentence = session.run(deploy_layout.OUTPUTS, feed)
+    with torch.no_grad():
+        want = model.text.backbone(**{k: tokens[k] for k in feed}).last_hidden_state.numpy()
+    return {"last_hidden_state_max_abs_diff": float(np.abs(hidden - want).max()),
+            "sentence_embedding_max_abs_diff": float(np.abs(sentence - model.encode_text(PARITY_TEXTS)).max())}
 
 
 def export_card(config: dict) -> str:
@@ -352,6 +389,27 @@ def export_card(config: dict) -> str:
              f"{GATHER_BLOCK}; onnxruntime quantization)"
              + ("." if int8.get("groups") else f": {int8.get('reason', 'not requested')}."),
              "", "## Use without LinguaLens", "", "```python", RAW_SNIPPET.strip(), "```", ""]
+    st = config.get("sentence_transformers")
+    if st:
+        parity = st["parity_fp32"]
+        int8_file = st["files"].get("int8")
+        trust = ", trust_remote_code=True" if st.get("trust_remote_code") else ""
+        lines += ["## sentence-transformers (ONNX backend) and fastembed", "",
+                  f"`{st['folder']}/` holds the text side in their layout (one graph, `{st['files']['fp32']}`, "
+                  f"with `last_hidden_state` and `sentence_embedding` outputs; largest difference from PyTorch "
+                  f"{parity['sentence_embedding_max_abs_diff']:.1e}). "
+                  + (f"int8: `{int8_file}`, published by the gate above." if int8_file else "No int8 file is published."),
+                  "", "```python", "from sentence_transformers import SentenceTransformer",
+                  f'st = SentenceTransformer("PATH/TO/EXPORT/{st["folder"]}", backend="onnx"{trust})'
+                  + (f'  # or model_kwargs={{"file_name": "{int8_file}"}}' if int8_file else ""),
+                  "from fastembed import TextEmbedding",
+                  "from fastembed.common.model_description import ModelSource, PoolingType",
+                  f'TextEmbedding.add_custom_model("{config["name"]}", pooling=PoolingType.DISABLED, normalization=False,',
+                  f'    sources=ModelSource(hf="{config["name"]}"), dim={config["embed_dim"]}, model_file="{st["files"]["fp32"]}",',
+                  '    output_name="sentence_embedding")',
+                  f'fe = TextEmbedding("{config["name"]}", specific_model_path="PATH/TO/EXPORT/{st["folder"]}")',
+                  f'vectors = list(fe.embed(["{config["text"]["prefix"]}perro"]))  # fastembed adds no prefix: add it',
+                  "```", ""]
     return "\n".join(lines)
 
 
@@ -384,9 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--corpus", type=Path, default=None, help="corpus for the int8 gate")
     parser.add_argument("--gate-languages", nargs="+", default=None)
+    parser.add_argument("--sentence-transformers", action="store_true",
+                        help="also write sentence-transformers/: the text side for sentence-transformers' ONNX backend "
+                             "and fastembed")
     args = parser.parse_args(argv)
     try:
-        out = export_model(args.model, args.out, args.int8, args.corpus, args.gate_languages)
+        out = export_model(args.model, args.out, args.int8, args.corpus, args.gate_languages,
+                           sentence_transformers=args.sentence_transformers)
     except (UnsupportedArchitecture, ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

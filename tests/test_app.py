@@ -36,10 +36,23 @@ def service(tiny_zoo, small_corpus):
     return SearchService(small_corpus)
 
 
+def _source_tree_state() -> str | None:
+    """`git status` of the checkout (None outside a git checkout, e.g. an unpacked release)."""
+    import subprocess
+
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
+                         text=True)
+    return out.stdout if out.returncode == 0 else None
+
+
 @pytest.fixture(scope="module")
 def server(tiny_zoo, small_corpus):
+    """The app as served to users; every test in this module also checks it wrote nothing into the
+    source tree (start-up records, caches and uploads live under $LINGUALENS_HOME)."""
+    before = _source_tree_state()
     with running_app(tiny_zoo, "--teacher", "app-teacher", "--student", "app-student", "--corpus", str(small_corpus)) as url:
         yield url
+    assert _source_tree_state() == before, "the app changed files in its source tree"
 
 
 def test_service_rejects_empty_and_truncates_huge_queries(service):

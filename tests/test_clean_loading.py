@@ -27,7 +27,7 @@ LOADS = textwrap.dedent("""
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModel, AutoTokenizer
 
-    plain, tail, onnx_dir, texts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+    plain, tail, onnx_dir, texts, plain_onnx = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5]
     out = {}
     for name, path, kwargs in (("plain", plain, {}), ("tail", tail, {"trust_remote_code": True})):
         st = SentenceTransformer(path, device="cpu", **kwargs)
@@ -37,6 +37,22 @@ LOADS = textwrap.dedent("""
         out[name + "_ids"] = AutoTokenizer.from_pretrained(path)(texts)["input_ids"]
     for file in ("text.onnx", "image.onnx"):
         ort.InferenceSession(f"{onnx_dir}/{file}", providers=["CPUExecutionProvider"])
+    # the deploy layout: sentence-transformers' ONNX backend (through optimum), fp32 and int8, and fastembed
+    from fastembed import TextEmbedding
+    from fastembed.common.model_description import ModelSource, PoolingType
+    for name, export, kwargs in (("plain", plain_onnx, {}), ("tail", onnx_dir, {"trust_remote_code": True})):
+        layout = f"{export}/sentence-transformers"
+        for file in ("onnx/model.onnx", "onnx/model_qint8_q4emb.onnx"):
+            st = SentenceTransformer(layout, device="cpu", backend="onnx",
+                                     model_kwargs={"file_name": file, "provider": "CPUExecutionProvider"}, **kwargs)
+            out[f"{name} st_onnx {file}"] = st.encode(texts, convert_to_numpy=True).tolist()
+        TextEmbedding.add_custom_model(model=f"lingualens/{name}", pooling=PoolingType.DISABLED, normalization=False,
+                                       sources=ModelSource(hf=f"lingualens/{name}"), dim=16,
+                                       model_file="onnx/model.onnx", output_name="sentence_embedding")
+        with open(f"{export}/lingualens_onnx.json") as f:
+            prefix = json.load(f)["text"]["prefix"]
+        fe = TextEmbedding(f"lingualens/{name}", specific_model_path=layout)
+        out[f"{name} fastembed"] = [e.tolist() for e in fe.embed([prefix + t for t in texts])]
     try:
         AutoModel.from_pretrained(tail)
         out["untrusted"] = "loaded"
@@ -61,13 +77,23 @@ def checkpoints(tmp_path_factory, session_home):
                                                     script_floor=10, tail_rank=4), ["a cat", "un gato"])
     tail = DualEncoder(tower, plain.image, family="clip", name="tiny-clean-tail")
     tail_dir = tail.save_pretrained(zoo_dir() / "tiny-clean-tail")
-    return plain, plain.save_pretrained(root / "plain"), tail, tail_dir, export_model("tiny-clean-tail", root / "onnx")
+    plain_dir = plain.save_pretrained(root / "plain")
+    from export import deploy_layout
+    from export.onnx import quantize
+
+    exports = []
+    for ref, out in ((str(plain_dir), root / "onnx-plain"), ("tiny-clean-tail", root / "onnx")):
+        exports.append(export_model(ref, out, sentence_transformers=True))
+        layout = exports[-1] / deploy_layout.FOLDER  # int8 as an --int8 export writes it (its gate needs a corpus)
+        quantize(layout / deploy_layout.FP32_FILE, layout / deploy_layout.INT8_FILE)
+    return plain, plain_dir, tail, tail_dir, exports[1], exports[0]
 
 
 def test_checkpoints_and_exports_load_everywhere_without_a_warning(checkpoints):
-    plain, plain_dir, tail, tail_dir, onnx_dir = checkpoints
+    plain, plain_dir, tail, tail_dir, onnx_dir, plain_onnx = checkpoints
     texts = [*MULTILINGUAL, " leading space", "ድመት"]
-    run = subprocess.run([sys.executable, "-c", LOADS, str(plain_dir), str(tail_dir), str(onnx_dir), json.dumps(texts)],
+    run = subprocess.run([sys.executable, "-c", LOADS, str(plain_dir), str(tail_dir), str(onnx_dir), json.dumps(texts),
+                          str(plain_onnx)],
                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
     assert run.returncode == 0, run.stderr[-3000:]
@@ -83,6 +109,14 @@ def test_checkpoints_and_exports_load_everywhere_without_a_warning(checkpoints):
         assert np.abs(np.array(out[name]) - model.encode_text(texts)).max() <= 1e-5, name
         ours = [e.ids[:sum(e.attention_mask)] for e in model.text.tokenizer.encode_batch(texts)]
         assert out[name + "_ids"] == ours, name
+    # the deploy layout gives LinguaLens's embeddings: sentence-transformers on ONNX (prefix applied by its
+    # default prompt) and fastembed (which has no prompts: the caller adds the prefix) within 1e-4; int8 close
+    for name, model in (("plain", plain), ("tail", tail)):
+        ours = model.encode_text(texts)
+        assert np.abs(np.array(out[f"{name} st_onnx onnx/model.onnx"]) - ours).max() <= 1e-4, name
+        assert np.abs(np.array(out[f"{name} fastembed"]) - ours).max() <= 1e-4, name
+        int8 = np.array(out[f"{name} st_onnx onnx/model_qint8_q4emb.onnx"])
+        assert (int8 * ours).sum(1).min() > 0.95 and np.abs(int8 - ours).max() > 1e-6, name  # quantized, still the model
     # without trust_remote_code, transformers refuses with its own instruction, not a shape mismatch
     assert "trust_remote_code=True" in out["untrusted"]
 

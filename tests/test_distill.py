@@ -48,6 +48,29 @@ def test_distill_cli_writes_a_student_with_a_card(tiny_teacher, small_corpus, ca
     assert len(epochs) == 2 and epochs[-1]["train_loss"] < epochs[0]["train_loss"]
 
 
+def test_help_shows_the_schedule_distillation_really_uses(tiny_teacher, small_corpus, capsys, monkeypatch):
+    """`--help` once said 30 epochs at batch 256 while a run used 4 at batch 64: the defaults shown
+    are the ones a run without flags gets."""
+    from training.distill import run as distill
+    from training.distill.config import default_train_config
+
+    with pytest.raises(SystemExit):
+        distill.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    want = default_train_config()
+    assert want.epochs == 4 and want.batch_size == 64
+    assert f"--epochs EPOCHS (default: {want.epochs})" in text and f"--batch-size BATCH_SIZE (default: {want.batch_size})" in text
+    seen = {}
+
+    def stop(cfg, train_cfg, **kwargs):
+        seen["train"] = train_cfg
+        raise RuntimeError("stopped before any work")
+
+    monkeypatch.setattr(distill, "run", stop)
+    assert distill.main(["--teacher", "tiny-teacher", "--corpus", str(small_corpus), "--no-progress"]) == 2
+    assert seen["train"] == want
+
+
 @pytest.mark.parametrize("args, message", [
     (["--loss", "dr=1,xx=2"], "unknown loss 'xx'; valid names: fd, ed, sd, mcl, dr"),
     (["--loss", "dr=one"], "malformed loss term"),

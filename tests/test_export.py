@@ -71,9 +71,18 @@ def test_int8_published_when_within_the_gate(session_home, small_corpus, tmp_pat
 
     monkeypatch.setattr(onnx_export, "INT8_MAX_DROP", 1.0)
     out = onnx_export.export_model("tiny-export", tmp_path / "lenient", int8=True, corpus=small_corpus,
-                                   gate_languages=["en", "th"])
-    gate = json.loads((out / "lingualens_onnx.json").read_text())["int8"]
+                                   gate_languages=["en", "th"], sentence_transformers=True)
+    cfg = json.loads((out / "lingualens_onnx.json").read_text())
+    gate = cfg["int8"]
     assert gate["published"] and not (out / "rejected").exists()
+    # the sentence-transformers layout's int8 file is published by the same gate, and the card says how to load it
+    st = cfg["sentence_transformers"]
+    assert st["files"] == {"fp32": "onnx/model.onnx", "int8": "onnx/model_qint8_q4emb.onnx"}
+    assert (out / "sentence-transformers" / "onnx" / "model_qint8_q4emb.onnx").is_file()
+    assert max(st["parity_fp32"].values()) <= 1e-4 and not st["trust_remote_code"]
+    card = (out / "README.md").read_text()
+    assert 'backend="onnx")  # or model_kwargs={"file_name": "onnx/model_qint8_q4emb.onnx"}' in card
+    assert 'fe.embed(["query: perro"])' in card
     assert gate["languages"] == ["en"]  # publishing is a choice: the test held-out languages take no part
     assert (out / "text.int8.onnx").stat().st_size < (out / "text.onnx").stat().st_size
     fp32, int8 = OnnxEncoder(out).encode_text(["hola", "猫"]), OnnxEncoder(out, variant="int8").encode_text(["hola", "猫"])
@@ -94,10 +103,14 @@ def test_int8_rejected_when_it_costs_too_much(session_home, small_corpus, tmp_pa
     monkeypatch.setattr(onnx_export, "INT8_MAX_DROP", -1.0)  # nothing can pass,
     monkeypatch.setattr(onnx_export, "INT8_TIE_PASSES", False)  # not even a tie
     out = onnx_export.export_model("tiny-export", tmp_path / "strict", int8=True, corpus=small_corpus,
-                                   gate_languages=["en"])
+                                   gate_languages=["en"], sentence_transformers=True)
     with pytest.raises(OnnxModelError, match="rejected: val R@10 drop"):
         OnnxEncoder(out, variant="int8")
     assert (out / "rejected" / "text.int8.onnx").is_file() and not (out / "text.int8.onnx").exists()
+    # nor does the sentence-transformers layout carry an int8 file the gate refused
+    assert (out / "rejected" / "model_qint8_q4emb.onnx").is_file()
+    assert [p.name for p in (out / "sentence-transformers" / "onnx").iterdir()] == ["model.onnx"]
+    assert "int8" not in json.loads((out / "lingualens_onnx.json").read_text())["sentence_transformers"]["files"]
     assert "rejected" in (out / "README.md").read_text()
 
 
@@ -204,12 +217,15 @@ def test_open_clip_multilingual_model_exports_with_parity(tmp_path):
     """An open_clip CLIP with a Hugging Face XLM-R text tower (tiny, random) through the same exporter."""
     import torch
 
-    from export.onnx import export_model
+    from export.onnx import UnsupportedArchitecture, export_model
     from export.runtime import OnnxEncoder
     from tests.tiny import save_tiny_xlmr, tiny_open_clip_config
     from zoo import load_model
 
     cfg = tiny_open_clip_config(tmp_path / "tiny-oc-export.json", hf_text_dir=save_tiny_xlmr(tmp_path / "xlmr"))
+    with pytest.raises(UnsupportedArchitecture, match="no sentence-transformers layout .*not a transformers encoder"):
+        export_model(str(cfg), tmp_path / "oc-st", sentence_transformers=True)
+    assert not (tmp_path / "oc-st").exists()
     torch.manual_seed(0)  # random weights: the same seed gives the exporter and this test the same model
     out = export_model(str(cfg), tmp_path / "oc")
     torch.manual_seed(0)
@@ -242,3 +258,16 @@ def test_gate_reason_names_a_tie_over_the_limit():
     group = {**group, "ratio": {"value": 0.96, "lo": 0.93, "hi": 0.99}, "fails": True}
     reason = gate_reason({"groups": {"dev held-out": group}, "worst_group": "dev held-out", "published": False})
     assert reason.startswith("rejected: val R@10 drop 0.013") and "measurable" in reason
+
+
+def test_fastembed_still_has_no_custom_image_models():
+    """The deploy layout is text only because fastembed registers custom *text* models only (the
+    guide says so): `ImageEmbedding.add_custom_model` is its base class's placeholder. When a fastembed
+    release implements it, this fails: time to put `image.onnx` in the layout too."""
+    from fastembed import ImageEmbedding, TextEmbedding
+    from fastembed.common.model_description import ModelSource
+
+    assert "add_custom_model" in vars(TextEmbedding)
+    with pytest.raises(NotImplementedError):
+        ImageEmbedding.add_custom_model(model="lingualens/image", sources=ModelSource(hf="lingualens/image"),
+                                        model_file="image.onnx", dim=16)

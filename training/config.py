@@ -14,15 +14,20 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str = "", defaults: Any = None) -> None:
+    """`defaults`: an instance of `cls` whose values a command really uses (e.g. distillation's own
+    schedule); `--help` then shows those, not the dataclass's generic ones."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name.startswith("_"):
             continue
         flag = "--" + prefix + f.name.replace("_", "-")
         typ = hints[f.name]
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+        if defaults is not None:
+            default = getattr(defaults, f.name)
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
         origin, args = typing.get_origin(typ), typing.get_args(typ)
         helptext = f.metadata.get("help", "") + f" (default: {default})"
         if typ is bool:

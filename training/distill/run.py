@@ -193,9 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.distill", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataclass_args(parser, DistillConfig)
-    defaults = default_train_config()
-    add_dataclass_args(parser, TrainConfig)
-    parser.set_defaults(**asdict(defaults))
+    add_dataclass_args(parser, TrainConfig, defaults=default_train_config())
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     cfg, train_cfg = from_args(DistillConfig, args), from_args(TrainConfig, args)
