@@ -107,6 +107,10 @@ FIGURES: dict[str, Callable[[], str]] = {
     "app_load.one_ms": lambda: f"{_app_load_run('ONNX int8', 'one')['p50']:.0f} ms",
     "app_load.models_ms": lambda: f"{_app_load_run('ONNX int8', 'one')['models_ms']['p50']:.0f} ms",
     "app_load.p95": lambda: f"{_app_load_run('ONNX int8')['p95'] / 1000:.2f} s",
+    "web.first_mb": lambda: f"{results('web')['first_visit']['bytes'] / 1e6:.0f} MB",
+    "web.later_ready": lambda: f"{results('web')['later_visit']['ready_ms'] / 1000:.1f} s",
+    "web.query_ms": lambda: f"{results('web')['query_ms']['median']:.0f} ms",
+    "web.parity": lambda: "{equal} of {n}".format(n=len(results("web")["parity"]["queries"]), **results("web")["parity"]),
 }
 
 
@@ -135,6 +139,13 @@ def summary_table() -> str:
     if rec:
         rows.append(["Test R@10, all languages, by backend",
                      "; ".join(f"{k} {v:.3f}" for k, v in rec.items()), "speed"])
+    web = results("web")
+    par = web["parity"]
+    rows.append([f"Search in the browser, no server (`export.web`, {web['settings']['variant']} student, WASM)",
+                 f"{web['first_visit']['bytes'] / 1e6:.0f} MB on a first visit; ready in "
+                 f"{web['later_visit']['ready_ms'] / 1000:.1f} s on a later one; {web['query_ms']['median']:.0f} ms per "
+                 f"query; top-8 equal to Python for {par['equal']} of {len(par['queries'])} queries in order, "
+                 f"{par['same_set']} as sets", "web"])
     run = _app_load_run("ONNX int8")
     rows.append(["The app under 20 concurrent clients (ONNX int8)",
                  f"{run['queries_per_s']:.1f} queries/s, p95 {run['p95'] / 1000:.2f} s",
@@ -182,9 +193,10 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("python -m training.study", "training.study", ()),
     ("python -m export.onnx", "export.onnx", ()),
     ("python -m export.clip_benchmark", "export.clip_benchmark", ()),
+    ("python -m export.web", "export.web", ()),
     ("python -m search.build_index", "search.build_index", ()),
     *((f"python -m benchmarks.{m}", f"benchmarks.{m}", ()) for m in (
-        "multilingual", "agreement", "speed", "app_load", "app_startup", "reliability", "photos", "index_scale", "teacher_cache",
+        "multilingual", "agreement", "agreement_curve", "web", "speed", "app_load", "app_startup", "reliability", "photos", "index_scale", "teacher_cache",
         "embedding_tail", "student_variants", "clip_benchmark_table", "app_screenshot", "gradio_overheads", "gpu_smoke",
         "publish")),
 )

@@ -71,6 +71,9 @@ ENTRIES: tuple[ResultsEntry, ...] = (
     ResultsEntry("speed", "teacher vs student, PyTorch vs ONNX fp32 vs int8, 1 and 2 threads; memory and test recall "
                  "of every variant", "python -m benchmarks.speed",
                  ("benchmarks/speed.py", *EXPORT, *STUDENT_RECIPE, *EVALUATION)),
+    ResultsEntry("web", "the browser page (`export.web`) in headless Chromium: bytes downloaded, time to search on a "
+                 "first and a later visit, per-query latency in WASM, top-8 parity with Python",
+                 "python -m benchmarks.web", ("benchmarks/web.py", "export/web.py", "export/web_page/*", *EXPORT)),
     ResultsEntry("app_load", "a real `python app.py` under 1 and 20 concurrent clients", "python -m benchmarks.app_load",
                  ("benchmarks/app_load.py", *SERVING, *EXPORT)),
     ResultsEntry("app_load_during_build", "the app under load during a first start's background build",

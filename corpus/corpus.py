@@ -308,6 +308,21 @@ def load_corpus(path: Path | None = None) -> list[Record]:
     return read_manifest(manifest)
 
 
+GALLERY_KINDS = ("emoji", "flag", "photo")
+
+
+def app_gallery(records: list[Record]) -> tuple[list[str], dict[str, str]]:
+    """What people search: every corpus image, whatever split holds it (relative paths, sorted),
+    with its English caption. The app and the browser page both show this gallery; held-out
+    evaluation lives in `evaluation`."""
+    english: dict[str, str] = {}
+    for r in records:
+        if r.language == "en":
+            english.setdefault(r.image, r.caption)
+    gallery = sorted({r.image for r in records if r.kind in GALLERY_KINDS})
+    return gallery, {p: english.get(p, Path(p).stem) for p in gallery}
+
+
 def corpus_hash(path: Path | None = None) -> str:
     path = Path(path) if path else default_corpus_path()
     return json.loads((path / "stats.json").read_text())["content_hash"]

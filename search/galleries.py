@@ -11,6 +11,7 @@ from core.feature_cache import cached_features
 from core.index import GalleryIndex
 from core.languages import normalize_language
 from core.records import Record
+from corpus.corpus import app_gallery
 
 from .build_index import fingerprint, image_identity, image_tower_files, read_index
 
@@ -20,15 +21,9 @@ class Galleries:
         """`user_index`: a directory from `python -m search.build_index`; its images replace the
         corpus gallery, for the models that share the image tower it was embedded with."""
         self.root, self.records, self.corpus_key = root, records, corpus_key
-        english = {}
-        for r in records:
-            if r.language == "en":
-                english.setdefault(r.image, r.caption)
-        # Every corpus image: people search for cats and dogs, wherever the split put them.
-        # (Held-out evaluation lives in `evaluation`; the app is for looking.)
-        gallery = sorted({r.image for r in records if r.kind in ("emoji", "flag", "photo")})
+        gallery, english = app_gallery(records)  # every corpus image, wherever the split put it
         self.paths = [str(root / p) for p in gallery]
-        self.captions = {str(root / p): english.get(p, Path(p).stem) for p in gallery}
+        self.captions = {str(root / p): english[p] for p in gallery}
         self._indexes: dict[tuple[str, str], GalleryIndex] = {}
         self._caption_indexes: dict[tuple[str, str, str], GalleryIndex] = {}
         self._identities: dict[str, str] = {}
