@@ -324,7 +324,15 @@ def test_card_refresh_shows_every_language_beside_the_teacher(tiny_teacher, smal
     assert "tiny-student t2i R@10" in table and "tiny-clip t2i R@10" in table  # the teacher, by its own name
     assert "Speed and memory" in text and "peak RAM" in text
     assert "ONNX export" not in text  # not exported yet: nothing claimed
-    export_model("tiny-student", export_dir() / "tiny-student")
+    deploy = text.split("## Deploy", 1)[1].split("\n## ", 1)[0]
+    assert "ONNX backend" not in deploy and "--sentence-transformers` writes" in deploy
+    export_model("tiny-student", export_dir() / "tiny-student", sentence_transformers=True)
     assert main(["tiny-student"]) == 0  # no re-evaluation: the card is rebuilt from what is on disk
     text = (zoo_checkpoint("tiny-student") / "README.md").read_text()
     assert "ONNX export: sizes" in text and "`text.onnx`" in text and "### Per language" in text
+    # each deploy target with its one-line load and the parity its export measured
+    deploy = text.split("## Deploy", 1)[1].split("\n## ", 1)[0]
+    measured = json.loads((export_dir() / "tiny-student" / "lingualens_onnx.json").read_text())
+    st_diff = measured["sentence_transformers"]["parity_fp32"]["sentence_embedding_max_abs_diff"]
+    assert 'backend="onnx")` | largest difference ' + f"{st_diff:.1e}" in deploy
+    assert "fastembed" in deploy and "python -m export.web --model tiny-student" in deploy

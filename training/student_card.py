@@ -71,6 +71,31 @@ def cost_section(cost: dict[str, dict], memory: dict[str, int]) -> str:
             "Peak RAM: a fresh process that loads the model and encodes 100 queries."])
 
 
+def deploy_section(name: str, export: dict | None, trust: bool) -> str:
+    """Per target, the one line that loads this model and the parity measured for it: from the
+    export's own record where it exists, else the command that makes it."""
+    flag = ", trust_remote_code=True" if trust else ""
+    rows = [f"| sentence-transformers (PyTorch) | `SentenceTransformer(dir{flag})` | same text embeddings (checked on save) |"]
+    if export:
+        diff = export.get("parity_fp32", {}).get("text_max_abs_diff")
+        rows.append("| ONNX, torch-free (`export.runtime`) | `OnnxEncoder(export_dir)` | "
+                    + (f"largest difference {diff:.1e} |" if diff is not None else "checked ≤ 1e-4 |"))
+        st = export.get("sentence_transformers")
+        if st:
+            d = st["parity_fp32"]["sentence_embedding_max_abs_diff"]
+            rows.append(f"| sentence-transformers, ONNX backend | `SentenceTransformer(export_dir + \"/{st['folder']}\", "
+                        f"backend=\"onnx\"{flag})` | largest difference {d:.1e} |")
+            rows.append(f"| fastembed | `TextEmbedding.add_custom_model(..., model_file=\"{st['files']['fp32']}\", "
+                        f"output_name=\"sentence_embedding\")` (see the export's card) | the same graph ({d:.1e}) |")
+    lines = ["| target | load | parity with LinguaLens |", "| --- | --- | --- |", *rows, ""]
+    if not (export or {}).get("sentence_transformers"):
+        lines.append(f"`python -m export.onnx --model {name} --int8 --sentence-transformers` writes the ONNX files and the "
+                     "sentence-transformers / fastembed folder, each checked against PyTorch before it is written.")
+    lines.append(f"`python -m export.web --model {name} --out site` writes a page that searches in the browser (its top "
+                 "8 equal Python's on the fp32 graph; with int8, near-equal images can trade places).")
+    return "\n".join(lines)
+
+
 def peak_memory_mb(ref: str) -> int | None:
     """VmHWM of a fresh process that loads `ref` and encodes 100 short queries (Linux; else None)."""
     code = ("import sys\nfrom pathlib import Path\nfrom zoo import load_model\nm = load_model(sys.argv[1])\n"
@@ -135,6 +160,7 @@ def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[st
         sections["ONNX export: sizes, int8 vs fp32"] = "\n".join(onnx_tables(export))
     if cost:
         sections["Speed and memory"] = cost_section(cost, memory or {})
+    sections["Deploy"] = deploy_section(name, export, trust=bool(build.get("tail_rank")))
     sections["Losses"] = ("FD, ED, SD, MCL and DR follow LinguaLens's definitions (see its README); where the "
                           "paper's exact form is unknown, these are ours.")
     sections["Limits"] = ("Trained on ~1,500 emoji and flag concepts; short labels, not sentences. The word "
