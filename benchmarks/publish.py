@@ -196,7 +196,8 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("python -m export.web", "export.web", ()),
     ("python -m search.build_index", "search.build_index", ()),
     *((f"python -m benchmarks.{m}", f"benchmarks.{m}", ()) for m in (
-        "multilingual", "agreement", "agreement_curve", "web", "speed", "app_load", "app_startup", "reliability", "photos", "index_scale", "teacher_cache",
+        "multilingual", "agreement", "agreement_curve", "consistency", "web",
+        "speed", "app_load", "app_startup", "reliability", "photos", "index_scale", "teacher_cache",
         "embedding_tail", "student_variants", "clip_benchmark_table", "app_screenshot", "gradio_overheads", "gpu_smoke",
         "publish")),
 )

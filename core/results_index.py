@@ -68,6 +68,11 @@ ENTRIES: tuple[ResultsEntry, ...] = (
                  "the distillation budget (val, app gallery; where the curve flattens)",
                  "python -m benchmarks.agreement_curve --epochs 1 2 4 8",
                  ("benchmarks/agreement_curve.py", "evaluation/agreement*.py", *EVALUATION, *STUDENT_RECIPE, *CORPUS)),
+    ResultsEntry("consistency", "cross-lingual consistency in ~100 languages: translation cosine gap, top-10 overlap "
+                 "with the English twin, clustering by concept or language; default CLIP student beside its teacher",
+                 "python -m benchmarks.consistency",
+                 ("benchmarks/consistency.py", "evaluation/crosslingual.py", "evaluation/consistency.py",
+                  "evaluation/agreement.py", *EVALUATION, *STUDENT_RECIPE, *CORPUS)),
     ResultsEntry("speed", "teacher vs student, PyTorch vs ONNX fp32 vs int8, 1 and 2 threads; memory and test recall "
                  "of every variant", "python -m benchmarks.speed",
                  ("benchmarks/speed.py", *EXPORT, *STUDENT_RECIPE, *EVALUATION)),
@@ -130,6 +135,7 @@ OTHER_FILES = {
     "app-image-cat.png": "`python -m benchmarks.app_screenshot --image …` against a running app",
     "multilingual.png": "plot written with multilingual.md", "photos.png": "plot written with photos.md",
     "study.png": "plot written with study.md", "agreement_curve.png": "plot written with agreement_curve.md",
+    "consistency.png": "plot written with consistency.md",
 }
 
 

@@ -152,14 +152,33 @@ def overlap_at_k(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([len(set(x) & set(y)) / max(1, len(x)) for x, y in zip(a.tolist(), b.tolist())])
 
 
-def _mean_samples(arrays: list[np.ndarray]) -> np.ndarray:
+def mean_samples(arrays: list[np.ndarray]) -> np.ndarray:
     """Group resamples: the mean over languages, ignoring a language a resample left undefined."""
     with warnings.catch_warnings():  # a resample where every language is undefined stays NaN, quietly
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(np.stack(arrays), axis=0)
 
 
-def _image_paths(root: Path | None, gallery: list[str]) -> list[str]:
+def concept_estimate(values: np.ndarray, concept: np.ndarray, weights: np.ndarray) -> tuple[dict, np.ndarray]:
+    """A mean over queries with its bootstrap interval over concepts, and the resamples (for pairing)."""
+    s = resampled_means(*per_concept(values, concept, weights.shape[1]), weights)
+    return estimate(float(values.mean()) if len(values) else float("nan"), s), s
+
+
+def group_summary(samples: dict[str, dict[str, np.ndarray]], points: dict[str, dict[str, float]],
+                  members: list[str]) -> dict:
+    """Each metric's mean over a group's languages, with the interval of that mean (resamples shared)."""
+    out = {}
+    for metric in points:
+        vals = [points[metric][lang] for lang in members if lang in points[metric]]
+        if not vals:
+            continue
+        s = mean_samples([samples[metric][lang] for lang in members if lang in samples[metric]])
+        out[metric] = estimate(float(np.mean(vals)), s)
+    return out
+
+
+def image_paths(root: Path | None, gallery: list[str]) -> list[str]:
     return [str(root / g) if root is not None and not Path(g).is_absolute() else g for g in gallery]
 
 
@@ -186,7 +205,7 @@ def evaluate_agreement(models: dict[str, Any], records: list[Record], keywords: 
         if progress:
             print(f"  agreement: encoding {sum(len(q.texts) for q in sets.values()):,} queries and "
                   f"{len(gals['app']):,} images with {name} …", flush=True)
-        app = model.encode_image(_image_paths(root, gals["app"]))
+        app = model.encode_image(image_paths(root, gals["app"]))
         where = {p: i for i, p in enumerate(gals["app"])}
         gal_emb[name] = {"app": app, "test": app[[where[p] for p in gals["test"]]]}
         for kind, q in sets.items():
@@ -200,18 +219,7 @@ def evaluate_agreement(models: dict[str, Any], records: list[Record], keywords: 
                       if names_q is not None else "" for lang in all_langs}
 
     def est(values: np.ndarray, concept: np.ndarray) -> tuple[dict, np.ndarray]:
-        s = resampled_means(*per_concept(values, concept, n_c), weights)
-        return estimate(float(values.mean()) if len(values) else float("nan"), s), s
-
-    def summarise(per_lang: dict[str, dict[str, np.ndarray]], points: dict[str, dict[str, float]], members: list[str]) -> dict:
-        out = {}
-        for metric in points:
-            vals = [points[metric][lang] for lang in members if lang in points[metric]]
-            if not vals:
-                continue
-            s = _mean_samples([per_lang[metric][lang] for lang in members if lang in per_lang[metric]])
-            out[metric] = estimate(float(np.mean(vals)), s)
-        return out
+        return concept_estimate(values, concept, weights)
 
     results: dict = {}
     for gallery in GALLERIES:
@@ -261,12 +269,12 @@ def evaluate_agreement(models: dict[str, Any], records: list[Record], keywords: 
                     members = [lang for lang in members if lang in per_model[name]]
                     if not members:
                         continue
-                    summ = summarise(samples[name], points[name], members)
+                    summ = group_summary(samples[name], points[name], members)
                     summ["languages"] = len(members)
                     if reference and name != reference:
                         ref_p = float(np.mean([points[reference]["R@10"][lang] for lang in members]))
-                        ref_s = _mean_samples([samples[reference]["R@10"][lang] for lang in members])
-                        mine_s = _mean_samples([samples[name]["R@10"][lang] for lang in members])
+                        ref_s = mean_samples([samples[reference]["R@10"][lang] for lang in members])
+                        mine_s = mean_samples([samples[name]["R@10"][lang] for lang in members])
                         summ["ratio"] = estimate(summ["R@10"]["value"] / ref_p if ref_p > 0 else float("nan"),
                                                  ratio_samples(mine_s, ref_s))
                         worst = min(members, key=lambda lang: (points[name]["overlap@10"][lang], lang))
