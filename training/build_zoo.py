@@ -30,9 +30,11 @@ from .teachers import RECIPE_VERSION, TeacherConfig, build_teacher
 from .trainer import TrainConfig
 
 
-def is_current(name: str, chash: str, teacher: str | None = None, log=print, config: dict | None = None) -> bool:
+def is_current(name: str, chash: str, teacher: str | None = None, log=print, config: dict | None = None,
+               train: dict | None = None, loss_code: str | None = None) -> bool:
     """Built, from this corpus, by this teacher recipe, and (for a student) from the teacher now in
-    the zoo: anything older is rebuilt."""
+    the zoo: anything older is rebuilt. A student is also compared with the `config` and `train`
+    schedule asked for (default: the default schedule) and, when given, the `loss_code` version."""
     path = zoo_checkpoint(name)
     if not is_checkpoint(path):
         return False
@@ -51,8 +53,11 @@ def is_current(name: str, chash: str, teacher: str | None = None, log=print, con
         return False
     recorded = (info.distillation or {}).get("config") or {}
     changed = sorted(k for k, v in (config or {}).items() if json.loads(json.dumps(v)) != recorded.get(k))
-    if config is not None and (info.distillation or {}).get("train") not in (None, asdict(default_train_config())):
+    want_train = train if train is not None else asdict(default_train_config())
+    if (config is not None or train is not None) and (info.distillation or {}).get("train") not in (None, want_train):
         changed.append("schedule")
+    if loss_code is not None and (info.distillation or {}).get("loss_code") != loss_code:
+        changed.append("loss code")
     if changed:
         log(f"{name} was distilled with another default recipe ({', '.join(changed)} changed): rebuilding it")
         return False

@@ -12,9 +12,11 @@ where the 95% interval of the difference excludes 0 in its favour, "does not hol
 excludes 0 against it, and is a "tie" otherwise. VQA has per-seed accuracies only, so its
 comparisons use a paired t interval over seeds.
 
-Budgets: `small` trains each student for 1 epoch of 2 passes; `full` uses the default
-distillation schedule (4 epochs of 4 passes, early stopping). Measured times are written into
-the report.
+Budgets: `full` (the default, and the only one that is the study) uses the default distillation
+schedule and recipe, so its DR row at seed 0 *is* the default student; `small` (1 epoch of 2 passes)
+is a quick mode, labelled as such. Every student is reused only when everything that defines its
+run matches (corpus, teacher version, recipe, objective, schedule, seed, loss code) and rebuilt
+otherwise; a stopped study resumes where it stopped. Measured times are written into the report.
 """
 from __future__ import annotations
 
@@ -22,16 +24,15 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
-from core.constants import teacher_name
+from core.constants import DEFAULT_LOSSES, teacher_name
 from core.io import atomic_write_json, atomic_write_text
-from core.paths import zoo_checkpoint
 from core.results_index import provenance
-from corpus.corpus import default_corpus_path, load_corpus
+from corpus.corpus import corpus_hash, default_corpus_path, load_corpus
 from evaluation.bootstrap import interval
 from evaluation.cost import machine, measure_cost
 from evaluation.multilingual import evaluate_multilingual
@@ -39,14 +40,13 @@ from evaluation.report import save_figure
 from evaluation.run import MemoEncoder
 from evaluation.suite import HEADLINE_KEY
 from zoo import load_model
-from zoo.checkpoint import is_checkpoint
 
-from .build_zoo import build_default_zoo
-from .distill.config import DistillConfig, default_train_config, student_name
+from .build_zoo import build_default_zoo, is_current
+from .distill.config import DistillConfig, default_train_config, loss_code_version, student_name
 from .distill.run import run
 
 FAMILIES = ("clip", "siglip")
-OBJECTIVES = ("fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5")
+OBJECTIVES = ("dr", "fd", "ed", "sd", "mcl", "dr=1,ed=0.5")  # DR first: at seed 0 it is the default student
 MIX = "dr=1,ed=0.5"
 SEEDS = (0, 1, 2)
 BUDGETS = {"small": {"epochs": 1, "passes_per_epoch": 2}, "full": {"epochs": 4, "passes_per_epoch": 4}}
@@ -305,6 +305,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
     build_default_zoo(families, losses=(), progress=progress, log=log)  # corpus + teachers only
     root = default_corpus_path()
     records = load_corpus(root)
+    chash = corpus_hash(root)
     schedule = BUDGETS[budget]
     rows, teachers, samples = [], {}, {}
     total = len(families) * len(objectives) * len(seeds)
@@ -315,19 +316,24 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
         teachers[teacher] = {"summary": tmodel.info.test_summary,
                              "cost": measure_cost(tmodel, repeats=5), "params": tmodel.num_parameters()}
         memo = MemoEncoder(tmodel)  # the teacher is encoded once for all its students
-        vocabulary = ""  # the first student's: every student of a teacher has the same one, chosen once
         for seed in seeds:  # seeds outermost: a stopped grid still has every objective at the first seeds
             for objective in objectives:
-                cfg = DistillConfig(teacher=teacher, recipe="half", loss=objective, languages=languages,
-                                    passes_per_epoch=schedule["passes_per_epoch"], vocabulary=vocabulary)
-                name = f"study-{budget}-{student_name(cfg)}-s{seed}"
-                cfg = replace(cfg, name=name)
                 train_cfg = replace(default_train_config(), epochs=schedule["epochs"], seed=seed)
+                cfg = DistillConfig(teacher=teacher, recipe="half", loss=objective, languages=languages,
+                                    passes_per_epoch=schedule["passes_per_epoch"])
+                # each default student (DR, ED) *is* the study's row for its objective at seed 0 under the
+                # default budget: same recipe, schedule and seed, so it is reused, not trained twice
+                is_default = objective in DEFAULT_LOSSES and asdict(train_cfg) == asdict(default_train_config()) \
+                    and asdict(cfg) == asdict(DistillConfig(teacher=teacher, loss=objective))
+                name = student_name(cfg) if is_default else f"study-{budget}-{student_name(cfg)}-s{seed}"
+                config = asdict(cfg) if is_default else asdict(replace(cfg, name=name))
                 t0 = time.perf_counter()
-                if not is_checkpoint(zoo_checkpoint(name)):
+                # reused only when everything that defines the run matches: corpus, teacher version, recipe,
+                # objective, schedule and seed, and the loss code; anything else is rebuilt (and resumes)
+                if not is_current(name, chash, teacher, log=log, config=config, train=asdict(train_cfg),
+                                  loss_code=loss_code_version()):
                     log(f"[{len(rows) + 1}/{total}] distilling {name} …")
-                    run(cfg, train_cfg, progress=progress)
-                vocabulary = vocabulary or name
+                    run(DistillConfig(**config), train_cfg, progress=progress)
                 student = load_model(name)
                 # the student first: its training languages define the "trained" group
                 rep = evaluate_multilingual({name: MemoEncoder(student), teacher: memo}, records, root, "test",
@@ -365,7 +371,8 @@ def write_study(out: Path, rows: list[dict], samples: dict, teachers: dict, budg
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.study", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", choices=list(BUDGETS), default="small")
+    parser.add_argument("--budget", choices=list(BUDGETS), default="full",
+                        help="full: the default schedule (the study); small: 1 epoch of 2 passes, a quick mode only")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))

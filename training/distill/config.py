@@ -50,6 +50,21 @@ class DistillConfig:
     device: str = "auto"  # auto: CUDA when every rank can have its own GPU, else CPU
 
 
+LOSS_CODE = ("training/losses/*.py", "training/distill/step.py")  # the code that defines what a run optimises
+
+
+def loss_code_version() -> str:
+    """A fingerprint of the loss code: a student records it, and the study rebuilds any student made
+    by other loss code instead of reusing it under an unchanged name."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for path in sorted(p for pattern in LOSS_CODE for p in root.glob(pattern)):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def default_train_config() -> TrainConfig:
     return TrainConfig(epochs=4, batch_size=64, lr=2e-4, weight_decay=0.01, warmup_frac=0.1, patience=2)
 

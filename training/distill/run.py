@@ -41,7 +41,7 @@ from ..student_card import student_card
 from ..students import Vocabulary, build_student, kept_layer_indices, vocabulary_texts
 from ..teacher_cache import teacher_key
 from ..trainer import TrainConfig, Trainer, concept_batches, seed_everything
-from .config import DistillConfig, default_train_config, distill_command, resolve_recipe, student_name
+from .config import DistillConfig, default_train_config, distill_command, loss_code_version, resolve_recipe, student_name
 from .data import DistillData, prepare_data, student_encoder, teacher_encoder
 from .distributed import barrier, dist_info, on_rank_zero, pick_device
 from .step import DistillStep
@@ -91,7 +91,7 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     student_text.cpu()  # evaluation, the checkpoint and every later user are on the CPU
     dest = zoo_checkpoint(student_name(cfg))
     if rank == 0:
-        training = {"config": asdict(cfg), "train": asdict(train_cfg), "student": build_report,
+        training = {"config": asdict(cfg), "train": asdict(train_cfg), "student": build_report, "loss_code": loss_code_version(),
                     "best_epoch": trainer.best_epoch, "val_score": trainer.best_score,
                     "seconds": round(time.perf_counter() - started, 1), "world_size": world, "device": str(device)}
         save_student(cfg, student_text, teacher, data, training, dest, progress, command)
