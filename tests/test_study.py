@@ -87,10 +87,15 @@ def test_overlapping_intervals_are_ties():
 def test_markdown_has_one_row_per_objective_with_intervals():
     levels = {o: 0.9 for o in ("fd", "ed", "sd", "mcl", "dr", "dr=1,ed=0.5")}
     md = study_markdown(_result(*_rows_and_samples(levels, {o: 0.3 for o in levels})))
-    rows = [line for line in md.splitlines() if line.startswith("| lit-e5s-effl0-clip | ")
+    main, extra = md.split("### Cross-lingual consistency", 1)
+    rows = [line for line in main.splitlines() if line.startswith("| lit-e5s-effl0-clip | ")
             and line.split(" | ")[1] in levels]
     assert len(rows) == 6
     assert "50.0M (0.50)" in rows[0] and "0.900 [" in rows[0] and "(2.0x)" in rows[0]
+    # rows made before the consistency and agreement columns existed show a dash, not a number
+    consistency_rows = [line for line in extra.splitlines() if line.startswith("| lit-e5s-effl0-clip | ")
+                        and line.split(" | ")[1] in levels]
+    assert len(consistency_rows) == 6 and consistency_rows[0].endswith("| – | – | – | – / – | – | – |")
     assert "--seeds 0 1 2" in md and "held-out" in md
 
 
@@ -121,6 +126,14 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
     assert held["lo"] <= held["hi"] and len(held["per_seed"]) == 2
     assert "clip|dr|ed" in result["contrasts"] and (tmp_path / "study.png").is_file()
     assert "DR best for retrieval" in path.read_text()
+    # consistency and agreement with the teacher are columns of the study
+    row = result["rows"][0]
+    assert {"gap", "en_overlap@10", "gap vs reference"} <= set(row["consistency"]["all"])
+    assert "overlap@10" in row["agreement"]["names"]["all"] and "consistency" in result["teachers"]["lit-e5s-effl0-clip"]
+    cell = result["cells"][0]
+    assert cell["consistency"]["all"]["gap vs reference"]["per_seed"] == [
+        r["consistency"]["all"]["gap vs reference"]["value"] for r in result["rows"] if r["objective"] == "dr"]
+    assert "### Cross-lingual consistency and agreement with the teacher" in path.read_text()
     # a rerun reuses every student whose run is unchanged ...
     monkeypatch.setattr(study, "run", lambda *a, **k: pytest.fail("an unchanged student was trained again"))
     run_grid("small", families=("clip",), objectives=("dr", "ed"), seeds=(0, 1), out=tmp_path, progress=False,

@@ -32,9 +32,11 @@ import numpy as np
 from core.constants import DEFAULT_LOSSES, teacher_name
 from core.io import atomic_write_json, atomic_write_text
 from core.results_index import provenance
-from corpus.corpus import corpus_hash, default_corpus_path, load_corpus
+from corpus.corpus import corpus_hash, default_corpus_path, load_corpus, load_keywords
+from evaluation.agreement import evaluate_agreement
 from evaluation.bootstrap import interval
 from evaluation.cost import machine, measure_cost
+from evaluation.crosslingual import evaluate_crosslingual
 from evaluation.multilingual import evaluate_multilingual
 from evaluation.report import save_figure
 from evaluation.run import MemoEncoder
@@ -52,6 +54,9 @@ SEEDS = (0, 1, 2)
 BUDGETS = {"small": {"epochs": 1, "passes_per_epoch": 2}, "full": {"epochs": 4, "passes_per_epoch": 4}}
 GROUPS = ("all", "trained", "held-out")
 CLOSE = 0.95  # "close to the teacher": a retrieval ratio of at least this
+CONSISTENCY = ("gap", "en_overlap@10")  # cross-lingual consistency columns (evaluation.crosslingual)
+AGREEMENT_KINDS = ("names", "keywords")  # agreement with the teacher on the app's gallery (evaluation.agreement)
+AGREEMENT_PER_LANGUAGE = 100
 
 
 def seed_concept_draws(student: list[np.ndarray], teacher: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -86,6 +91,21 @@ def verdict(lo: float, hi: float) -> str:
     return "holds" if lo > 0 else ("does not hold" if hi < 0 else "tie")
 
 
+def seed_means(per_seed: list[dict | None]) -> dict:
+    """{group: {metric: {"mean", "per_seed"}}} from each seed's {group: {metric: estimate}}; the
+    per-seed values carry their own concept intervals in the rows. Empty where a seed lacks it
+    (rows written before these columns existed)."""
+    if not per_seed or any(p is None for p in per_seed):
+        return {}
+    out: dict = {}
+    for g in per_seed[0]:
+        for metric, est in per_seed[0][g].items():
+            if isinstance(est, dict) and "value" in est:
+                vals = [p[g][metric]["value"] for p in per_seed]
+                out.setdefault(g, {})[metric] = {"mean": float(np.mean(vals)), "per_seed": vals}
+    return out
+
+
 def summarise(rows: list[dict], samples: dict, n_boot_seed: int = 0) -> tuple[list[dict], dict]:
     """Per (family, objective): seed means with intervals; and the retrieval contrasts the claims
     need (difference of all-language ratios, same draws for both sides)."""
@@ -112,6 +132,9 @@ def summarise(rows: list[dict], samples: dict, n_boot_seed: int = 0) -> tuple[li
                 cell[key] = {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
                              "per_seed": vals}
             cell["latency_ms_b1"] = float(np.median([r["cost"]["text"]["latency_ms_b1"] for r in mine]))
+            cell["consistency"] = seed_means([r.get("consistency") for r in mine])
+            cell["agreement"] = {kind: seed_means([(r.get("agreement") or {}).get(kind) for r in mine])
+                                 for kind in AGREEMENT_KINDS}
             cells.append(cell)
     contrasts = {}
     for family in sorted({c["family"] for c in cells}):
@@ -252,6 +275,28 @@ def study_markdown(result: dict) -> str:
         lines.append(f"| {c['teacher']} | {c['objective']} | {sp / 1e6:.1f}M ({sp / tp:.2f}) | {_ci(c['ratio'].get('all'))} | "
                      f"{_ci(c['ratio'].get('trained'))} | {_ci(c['ratio'].get('held-out'))} | {ms(HEADLINE_KEY)} | "
                      f"{ms('vqa_photo_accuracy_mean')} | {ms('vqa_flag_accuracy_mean')} | {sl:.1f} ({tl / sl:.1f}x) |")
+    lines += ["", "### Cross-lingual consistency and agreement with the teacher", "",
+              "Consistency (`evaluation.crosslingual`): each name against the English name of its concept — the "
+              "translation cosine gap over a random pair, and the top-10 overlap of the two result lists over the "
+              "app's gallery — student minus teacher, mean over seeds. Agreement (`evaluation.agreement`): the top-10 "
+              "overlap of the student's and the teacher's lists for the same query over the app's gallery, and the "
+              "cosine S(x)·T(x); names and single keywords. DR-style objectives aim to replicate T(x); ED regresses "
+              "onto the teacher's *English* embedding, so judge it by recall, not agreement.", "",
+              "| teacher | objective | gap − teacher, all | gap − teacher, held-out | overlap with English − teacher, "
+              "all | agreement overlap@10 names / keywords (all) | keywords, held-out | cosine (keywords) |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for c in result["cells"]:
+        con, kw, nm = c.get("consistency") or {}, (c.get("agreement") or {}).get("keywords") or {}, \
+            (c.get("agreement") or {}).get("names") or {}
+
+        def mean(block: dict, g: str, metric: str, fmt: str = "+.3f") -> str:
+            v = block.get(g, {}).get(metric)
+            return "–" if v is None else format(v["mean"], fmt)
+
+        lines.append(f"| {c['teacher']} | {c['objective']} | {mean(con, 'all', 'gap vs reference')} | "
+                     f"{mean(con, 'held-out', 'gap vs reference')} | {mean(con, 'all', 'en_overlap@10 vs reference')} | "
+                     f"{mean(nm, 'all', 'overlap@10', '.2f')} / {mean(kw, 'all', 'overlap@10', '.2f')} | "
+                     f"{mean(kw, 'held-out', 'overlap@10', '.2f')} | {mean(kw, 'all', 'cosine', '.3f')} |")
     lines += ["", "Teachers (same run):", "", "| teacher | emoji t2i R@10 | VQA photo | VQA flag | text ms b1 |",
               "| --- | ---: | ---: | ---: | ---: |"]
     for name, tc in result["teachers"].items():
@@ -305,6 +350,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
     build_default_zoo(families, losses=(), progress=progress, log=log)  # corpus + teachers only
     root = default_corpus_path()
     records = load_corpus(root)
+    keywords = load_keywords(root, splits=("train", "val", "test"), exclude_languages=())
     chash = corpus_hash(root)
     schedule = BUDGETS[budget]
     rows, teachers, samples = [], {}, {}
@@ -335,9 +381,15 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                     log(f"[{len(rows) + 1}/{total}] distilling {name} …")
                     run(DistillConfig(**config), train_cfg, progress=progress)
                 student = load_model(name)
-                # the student first: its training languages define the "trained" group
-                rep = evaluate_multilingual({name: MemoEncoder(student), teacher: memo}, records, root, "test",
-                                            reference=teacher, n_boot=n_boot, keep_samples=True)
+                student_memo = MemoEncoder(student)  # names are encoded once for the three evaluations
+                pair = {name: student_memo, teacher: memo}  # the student first: its languages define "trained"
+                rep = evaluate_multilingual(pair, records, root, "test", reference=teacher, n_boot=n_boot,
+                                            keep_samples=True)
+                consistency = evaluate_crosslingual(pair, records, root, "test", reference=teacher, n_boot=n_boot)
+                agreement = evaluate_agreement(pair, records, keywords, root, "test", reference=teacher,
+                                               kinds=AGREEMENT_KINDS, per_language=AGREEMENT_PER_LANGUAGE, n_boot=n_boot)
+                teachers[teacher].setdefault("consistency", {g: {m: v[m] for m in CONSISTENCY} for g, v in
+                                                             consistency["groups"][teacher].items()})
                 n_languages = len(rep["languages"])
                 samples[(family, objective, seed)] = {
                     g: (rep["group_samples"][name][g], rep["group_samples"][teacher][g])
@@ -345,6 +397,10 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                 rows.append({"teacher": teacher, "family": family, "objective": objective, "seed": seed, "student": name,
                              "summary": student.info.test_summary,
                              "groups": {g: v for g, v in rep["groups"][name].items() if g in GROUPS},
+                             "consistency": {g: {m: v[m] for m in (*CONSISTENCY, *(f"{c} vs reference" for c in CONSISTENCY))}
+                                             for g, v in consistency["groups"][name].items()},
+                             "agreement": {kind: agreement["results"]["app"][kind]["groups"][name]
+                                           for kind in AGREEMENT_KINDS if kind in agreement["results"]["app"]},
                              "params": student.num_parameters(), "cost": measure_cost(student, repeats=5),
                              "seconds": round(time.perf_counter() - t0, 1)})
                 del student
