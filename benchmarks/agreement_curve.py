@@ -21,6 +21,7 @@ from dataclasses import replace
 from core import constants
 from core.languages import choosable_languages
 from corpus.corpus import default_corpus_path, load_corpus
+from evaluation.report import save_figure
 from training.distill.config import DistillConfig, default_train_config
 from training.distill.run import run as distill
 from zoo import load_model
@@ -95,9 +96,7 @@ def plot(rows: list[dict], path) -> None:
         ax.set_ylabel(f"{metric} with the teacher (val, app gallery)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

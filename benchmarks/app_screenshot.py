@@ -17,8 +17,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @contextmanager
-def _page(url: str, height: int):
-    """A headless Debian-Chromium page on `url`, closed afterwards."""
+def chromium_browser():
+    """Headless Debian Chromium through Playwright, closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
@@ -27,11 +27,18 @@ def _page(url: str, height: int):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": height})
-            page.goto(url, wait_until="load")  # not "networkidle": the status timer keeps polling
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def _page(url: str, height: int):
+    """A headless Debian-Chromium page on `url`, closed afterwards."""
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": height})
+        page.goto(url, wait_until="load")  # not "networkidle": the status timer keeps polling
+        yield page
 
 
 def _wait_and_shoot(page, galleries: tuple[str, str], path: Path, timeout_ms: int, full_page: bool = False) -> None:

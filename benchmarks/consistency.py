@@ -18,6 +18,7 @@ import time
 from core import constants
 from corpus.corpus import default_corpus_path, load_corpus
 from evaluation.crosslingual import crosslingual_markdown, evaluate_crosslingual
+from evaluation.report import save_figure
 from evaluation.run import MemoEncoder
 from zoo import load_model
 
@@ -46,9 +47,7 @@ def plot(reports: dict[str, dict], path) -> None:
         ax.set_title("top-10 overlap with the English twin, per language", fontsize=10)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import shutil
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .app_screenshot import CHROMIUM_ARGS
+from .app_screenshot import chromium_browser as browser
 from .common import machine, table, write_results
 
 # 20 queries in 10 scripts: what the parity check and the latency figure use
@@ -45,21 +44,6 @@ def served(folder: Path):
     finally:
         server.shutdown()
         server.server_close()
-
-
-@contextmanager
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if not chromium:
-        raise FileNotFoundError("Debian chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def open_page(context, url: str, timeout_ms: int = 300_000) -> dict:

@@ -81,3 +81,55 @@ def test_browser_cat_photo_finds_cats_with_the_photo_aware_teacher(default_zoo, 
         teacher, student = image_search(url, query, tmp_path / "cat-photo-search.png", timeout_ms=300_000)
     assert teacher and student
     assert any(re.search(r"\bcats?\b", c, re.IGNORECASE) for c in teacher), teacher
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_default_student_loads_in_sentence_transformers_onnx_and_fastembed(default_zoo, tmp_path):
+    """The real default student (tail embedding, 250k pieces) through the deploy layout: what
+    `SentenceTransformer(dir, backend="onnx")` and fastembed return is LinguaLens's embedding, in
+    a fresh process that prints nothing on stderr."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    import numpy as np
+
+    from export.onnx import export_model
+    from zoo import load_model
+
+    name = "lit-e5s-effl0-clip-half-dr"
+    out = export_model(name, tmp_path / "export", int8=True, sentence_transformers=True)
+    cfg = json.loads((out / "lingualens_onnx.json").read_text())
+    texts = ["perro", "犬", "собака", "แมว", "paka", "ድመት", "a cat sitting on a mat"]
+    code = textwrap.dedent("""
+        import json, sys
+        from sentence_transformers import SentenceTransformer
+        from fastembed import TextEmbedding
+        from fastembed.common.model_description import ModelSource, PoolingType
+        layout, texts, prefix, files = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+        out = {}
+        for variant, file in files.items():
+            st = SentenceTransformer(layout, backend="onnx", trust_remote_code=True,
+                                     model_kwargs={"file_name": file, "provider": "CPUExecutionProvider"})
+            out[variant] = st.encode(texts, convert_to_numpy=True).tolist()
+        TextEmbedding.add_custom_model("lingualens/default", pooling=PoolingType.DISABLED, normalization=False,
+                                       sources=ModelSource(hf="lingualens/default"), dim=len(out["fp32"][0]),
+                                       model_file=files["fp32"], output_name="sentence_embedding")
+        out["fastembed"] = [v.tolist() for v in TextEmbedding("lingualens/default", specific_model_path=layout)
+                            .embed([prefix + t for t in texts])]
+        print(json.dumps(out))
+    """)
+    st = cfg["sentence_transformers"]
+    run = subprocess.run([sys.executable, "-c", code, str(out / st["folder"]), json.dumps(texts), cfg["text"]["prefix"],
+                          json.dumps(st["files"])], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    notice = "Default prompt name is set to 'query'"
+    assert [line for line in run.stderr.splitlines() if line.strip() and not line.startswith(notice)] == []
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    ours = load_model(name).encode_text(texts)
+    assert np.abs(np.array(got["fp32"]) - ours).max() <= 1e-4
+    assert np.abs(np.array(got["fastembed"]) - ours).max() <= 1e-4
+    if "int8" in st["files"]:  # published by the gate: close to fp32, as the gate measured
+        assert (np.array(got["int8"]) * ours).sum(1).min() > 0.95
