@@ -107,11 +107,27 @@ FIGURES: dict[str, Callable[[], str]] = {
     "app_load.one_ms": lambda: f"{_app_load_run('ONNX int8', 'one')['p50']:.0f} ms",
     "app_load.models_ms": lambda: f"{_app_load_run('ONNX int8', 'one')['models_ms']['p50']:.0f} ms",
     "app_load.p95": lambda: f"{_app_load_run('ONNX int8')['p95'] / 1000:.2f} s",
+    "agreement_curve.keywords": lambda: _curve("keywords"),
+    "agreement_curve.names": lambda: _curve("names"),
     "web.first_mb": lambda: f"{results('web')['first_visit']['bytes'] / 1e6:.0f} MB",
     "web.later_ready": lambda: f"{results('web')['later_visit']['ready_ms'] / 1000:.1f} s",
     "web.query_ms": lambda: f"{results('web')['query_ms']['median']:.0f} ms",
     "web.parity": lambda: "{equal} of {n}".format(n=len(results("web")["parity"]["queries"]), **results("web")["parity"]),
 }
+
+
+def _curve(kind: str, group: str = "trained") -> str:
+    """Overlap@10 with the teacher per distillation budget, e.g. '1 epoch 0.38 · 2 epochs 0.41 · …'."""
+    parts = []
+    for r in results("agreement_curve")["rows"]:
+        kept = f" (kept epoch {r['best_epoch']})" if r.get("best_epoch") not in (None, r["epochs"]) else ""
+        parts.append(f"{r['epochs']} epoch{'s' if r['epochs'] > 1 else ''}{kept} "
+                     f"{r[f'{kind}/{group}/overlap@10']['value']:.2f}")
+    return " · ".join(parts)
+
+
+def _signed(e: dict) -> str:
+    return f"{e['value']:+.3f} [{e['lo']:+.3f}, {e['hi']:+.3f}]"
 
 
 def summary_table() -> str:
@@ -139,6 +155,14 @@ def summary_table() -> str:
     if rec:
         rows.append(["Test R@10, all languages, by backend",
                      "; ".join(f"{k} {v:.3f}" for k, v in rec.items()), "speed"])
+    cons = results("consistency")["reports"][STUDENT]
+    teacher_all, student_all = cons["groups"][cons["reference"]]["all"], cons["groups"][STUDENT]["all"]
+    rows.append(["Cross-lingual consistency in every language: a name's top 10 shared with its English twin's "
+                 "(app's gallery); translation cosine gap",
+                 f"teacher {teacher_all['en_overlap@10']['value']:.2f}, student {student_all['en_overlap@10']['value']:.2f} "
+                 f"(paired difference {_signed(student_all['en_overlap@10 vs reference'])}); gap: teacher "
+                 f"{teacher_all['gap']['value']:.3f}, student {student_all['gap']['value']:.3f} "
+                 f"({_signed(student_all['gap vs reference'])})", "consistency"])
     web = results("web")
     par = web["parity"]
     rows.append([f"Search in the browser, no server (`export.web`, {web['settings']['variant']} student, WASM)",
