@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
              f"tokenizers.js {settings['runtime']['@huggingface/tokenizers']}; gallery {settings['count']} images.", "",
              *table(["measure", "value"], [
                  ["downloaded on a first visit", f"{f['bytes'] / 1e6:.1f} MB in {f['requests']} requests"],
-                 ["first visit: page ready to search", f"{f['ready_ms'] / 1000:.1f} s"],
-                 ["later visit (browser cache warm): ready to search", f"{later['ready_ms'] / 1000:.1f} s"],
+                 ["first visit: page ready to search", f"{f['ready_ms'] / 1000:.2f} s"],
+                 ["later visit (browser cache warm): ready to search", f"{later['ready_ms'] / 1000:.2f} s"],
                  ["later visit: time to first result", f"{(later['ready_ms'] + q['median']) / 1000:.2f} s"],
                  ["per query (tokenize, encode, rank), median / p95",
                   f"{q['median']:.1f} / {q['p95']:.1f} ms over {q['n']} queries"],

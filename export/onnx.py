@@ -332,8 +332,12 @@ def export_model(ref: str, out: Path | None = None, int8: bool = False, corpus: 
         config["parity_fp32"] = report
         if sentence_transformers:
             layout = deploy_layout.write_layout(model, tmp, _export, how.sample)
+            layout_report = layout_parity(model, layout / deploy_layout.FP32_FILE)
+            if max(layout_report.values()) > PARITY_ATOL:
+                raise RuntimeError(f"the sentence-transformers graph of {name} disagrees with PyTorch: {layout_report} "
+                                   f"(limit {PARITY_ATOL})")
             config["sentence_transformers"] = {"folder": deploy_layout.FOLDER, "files": {"fp32": deploy_layout.FP32_FILE},
-                                               "parity_fp32": layout_parity(model, layout / deploy_layout.FP32_FILE),
+                                               "parity_fp32": layout_report,
                                                "trust_remote_code": deploy_layout.needs_remote_code(layout)}
         mark("export", 2, stages)
         if int8:

@@ -125,6 +125,7 @@ def write_page(model: str, out: Path, corpus: Path | None = None, variant: str =
             shutil.copy2(PAGE / name, tmp / name)
         settings = {"model": config["name"], "variant": variant, "prefix": config["text"]["prefix"],
                     "max_length": config["text"]["max_length"], "inputs": config["text"]["inputs"],
+                    "padding": config["text"].get("padding", "longest"), "pad_id": config["text"]["pad_id"],
                     "dim": int(embeddings.shape[1]), "count": len(items), "k": K, "files": FILES,
                     "runtime": runtime_versions(modules), "source_export": str(export),
                     # the page caches files under these hashes: a new export is never served an old file

@@ -63,7 +63,7 @@ def test_int8_gate_is_recorded_in_config_and_card(exported):
     assert gate["reason"] in card and "text.onnx" in card
 
 
-def test_int8_published_when_within_the_gate(session_home, small_corpus, tmp_path, monkeypatch):
+def test_int8_published_when_within_the_gate(exported, session_home, small_corpus, tmp_path, monkeypatch):
     """Both outcomes of the gate are forced (here: anything passes; below: nothing does), so
     neither branch depends on how much int8 happens to cost this tiny model."""
     import export.onnx as onnx_export
@@ -96,7 +96,7 @@ def test_int8_published_when_within_the_gate(session_home, small_corpus, tmp_pat
         assert (float(abs(together - alone).max()) > 1e-4) == batch_dependent, variant
 
 
-def test_int8_rejected_when_it_costs_too_much(session_home, small_corpus, tmp_path, monkeypatch):
+def test_int8_rejected_when_it_costs_too_much(exported, session_home, small_corpus, tmp_path, monkeypatch):
     import export.onnx as onnx_export
     from export.runtime import OnnxEncoder, OnnxModelError
 

@@ -58,15 +58,18 @@ if (gallery.length !== items.length * dim) throw new Error("gallery embeddings d
 function tokenize(text) {
   let ids = tokenizer.encode(config.prefix + text).ids;
   if (ids.length > config.max_length) ids = ids.slice(0, config.max_length - 1).concat(ids.slice(-1));
-  return ids;
+  const real = ids.length;
+  // a tower padded to a fixed context (open_clip's) gets its pads, masked out as Python masks them
+  if (config.padding === "max_length") ids = ids.concat(new Array(config.max_length - ids.length).fill(config.pad_id));
+  return { ids, real };
 }
 
 async function embed(text) {
-  const ids = tokenize(text);
+  const { ids, real } = tokenize(text);
   const shape = [1, ids.length];
   const feeds = { input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), shape) };
   if (config.inputs.includes("attention_mask")) {
-    feeds.attention_mask = new ort.Tensor("int64", new BigInt64Array(ids.length).fill(1n), shape);
+    feeds.attention_mask = new ort.Tensor("int64", BigInt64Array.from(ids, (_, i) => (i < real ? 1n : 0n)), shape);
   }
   const out = await session.run(feeds);
   return out[session.outputNames[0]].data;
