@@ -110,6 +110,7 @@ FIGURES: dict[str, Callable[[], str]] = {
     "agreement_curve.keywords": lambda: _curve("keywords"),
     "agreement_curve.names": lambda: _curve("names"),
     "web.first_mb": lambda: f"{results('web')['first_visit']['bytes'] / 1e6:.0f} MB",
+    "web.later_kb": lambda: f"{results('web')['later_visit']['bytes'] / 1e3:.0f} KB",
     "web.later_ready": lambda: f"{results('web')['later_visit']['ready_ms'] / 1000:.1f} s",
     "web.query_ms": lambda: f"{results('web')['query_ms']['median']:.0f} ms",
     "web.parity": lambda: "{equal} of {n}".format(n=len(results("web")["parity"]["queries"]), **results("web")["parity"]),

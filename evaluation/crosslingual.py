@@ -97,8 +97,9 @@ def evaluate_crosslingual(models: dict[str, Any], records: list[Record], root: P
         random_en = text[np.where(other_twin >= 0, other_twin, twin_index)]
         values["random_cos"] = np.where(other_twin >= 0, np.sum(emb * random_en, axis=1), np.nan)
         values["gap"] = values["translation_cos"] - values["random_cos"]
-        tops_twin = top_k(text[sorted(set(twin_index.tolist()))], gallery)
-        row_of = {t: i for i, t in enumerate(sorted(set(twin_index.tolist())))}
+        twin_rows = sorted(set(twin_index.tolist()))  # each English twin ranked once, not once per language
+        tops_twin = top_k(text[twin_rows], gallery)
+        row_of = {t: i for i, t in enumerate(twin_rows)}
         tops = top_k(emb, gallery)
         values["en_overlap@10"] = np.array([len(set(a) & set(tops_twin[row_of[t]])) / max(1, len(a))
                                            for a, t in zip(tops.tolist(), twin_index.tolist())])
