@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--teacher", default=None)
-    parser.add_argument("--student", default=None)
+    parser.add_argument("--teacher", default=None, help="a zoo name, or a model folder of your own (e.g. an open_clip download)")
+    parser.add_argument("--student", default=None, help="a zoo name or a checkpoint folder")
     parser.add_argument("--no-build", action="store_true", help="serve what exists; build nothing")
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--index", type=Path, default=None,
@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
 
     say("loading the gallery …")
     try:
-        service = SearchService(args.corpus, user_index=args.index, onnx_threads=SERVE_THREADS)
+        service = SearchService(args.corpus, user_index=args.index, onnx_threads=SERVE_THREADS,
+                                operator_models=tuple(m for m in (args.teacher, args.student) if m))
     except IndexBuildError as exc:
         parser.error(f"--index: {exc}")
     models = service.zoo_models()

@@ -114,7 +114,24 @@ FIGURES: dict[str, Callable[[], str]] = {
     "web.later_ready": lambda: f"{results('web')['later_visit']['ready_ms'] / 1000:.1f} s",
     "web.query_ms": lambda: f"{results('web')['query_ms']['median']:.0f} ms",
     "web.parity": lambda: "{equal} of {n}".format(n=len(results("web")["parity"]["queries"]), **results("web")["parity"]),
+    "real_scale.fraction": lambda: f"{_real('distill')['text_fraction']:.1%}",
+    "real_scale.params": lambda: "{:.0f}M → {:.0f}M".format(_real("distill")["text_params_teacher"] / 1e6,
+                                                            _real("distill")["text_params_student"] / 1e6),
+    "real_scale.step_s": lambda: f"{_real('distill')['seconds_per_step']:.1f} s",
+    "real_scale.distill_gb": lambda: f"{_real('distill')['peak_rss_mb'] / 1024:.1f} GB",
+    "real_scale.int8_mb": lambda: "{:.0f} MB (teacher {:.0f} MB)".format(_real("export_student")["text_int8_mb"],
+                                                                        _real("export_teacher")["text_int8_mb"]),
+    "real_scale.int8_ms": lambda: "{:.0f} ms against the teacher's {:.0f} ms".format(
+        _real_latency("student ONNX int8"), _real_latency("teacher ONNX int8")),
 }
+
+
+def _real(stage: str, teacher: str = "xlmr-b32") -> dict:
+    return results("real_scale")["teachers"][teacher][stage]
+
+
+def _real_latency(variant: str, threads: str = "1", teacher: str = "xlmr-b32") -> float:
+    return _real("latency", teacher)[threads]["text_b1"][variant]["median"]
 
 
 def _curve(kind: str, group: str = "trained") -> str:
@@ -221,7 +238,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("python -m export.web", "export.web", ()),
     ("python -m search.build_index", "search.build_index", ()),
     *((f"python -m benchmarks.{m}", f"benchmarks.{m}", ()) for m in (
-        "multilingual", "agreement", "agreement_curve", "consistency", "web",
+        "multilingual", "agreement", "agreement_curve", "consistency", "web", "real_scale",
         "speed", "app_load", "app_startup", "reliability", "photos", "index_scale", "teacher_cache",
         "embedding_tail", "student_variants", "clip_benchmark_table", "app_screenshot", "gradio_overheads", "gpu_smoke",
         "publish")),

@@ -79,6 +79,10 @@ ENTRIES: tuple[ResultsEntry, ...] = (
     ResultsEntry("web", "the browser page (`export.web`) in headless Chromium: bytes downloaded, time to search on a "
                  "first and a later visit, per-query latency in WASM, top-8 parity with Python",
                  "python -m benchmarks.web", ("benchmarks/web.py", "export/web.py", "export/web_page/*", *EXPORT)),
+    ResultsEntry("real_scale", "full-size teacher architectures (open_clip XLM-R-base ViT-B/32, SigLIP multilingual base; "
+                 "random weights) through teacher cache, distillation, export and serving: memory, time, size",
+                 "python -m benchmarks.real_scale",
+                 ("benchmarks/real_scale.py", "training/memory.py", "zoo/sources/*.py", *STUDENT_RECIPE, *EXPORT)),
     ResultsEntry("app_load", "a real `python app.py` under 1 and 20 concurrent clients", "python -m benchmarks.app_load",
                  ("benchmarks/app_load.py", *SERVING, *EXPORT)),
     ResultsEntry("app_load_during_build", "the app under load during a first start's background build",

@@ -56,15 +56,34 @@ def _image_files(files: dict[str, str]) -> dict[str, str]:
 
 def image_identity(name: str) -> str:
     """What makes two models' image vectors the same: the hashes of the image-tower files of the
-    zoo checkpoint (students share their teacher's, byte for byte)."""
+    zoo checkpoint (students share their teacher's, byte for byte). A student of an open_clip or
+    transformers teacher stores its image tower by reference: then the referenced model folder is
+    the identity, and the teacher itself, named by that folder, has the same one."""
+    path = Path(name).expanduser()
+    if path.is_dir() and not (path / "lingualens.json").is_file():  # a model folder loaded as it is (the teacher)
+        return reference_identity(name)
     try:
-        files = read_config(zoo_checkpoint(name)).get("files", {})
+        config = read_config(zoo_checkpoint(name) if not path.is_dir() else path)
     except (OSError, ValueError) as exc:
         raise IndexBuildError(f"{name} is not a zoo checkpoint with recorded file hashes ({exc})") from exc
-    image = _image_files(files)
-    if not image:
-        raise IndexBuildError(f"{name}'s checkpoint records no image-tower files")
-    return fingerprint(image)
+    image = _image_files(config.get("files", {}))
+    if image:
+        return fingerprint(image)
+    reference = (config.get("meta") or {}).get("image_reference")
+    if reference:
+        return reference_identity(reference)
+    raise IndexBuildError(f"{name}'s checkpoint records no image-tower files")
+
+
+def reference_identity(reference: str) -> str:
+    """A referenced image tower: its folder, and the size and time of every file in it (new
+    weights in the same place are a different tower); a hub or registered name as it is."""
+    path = Path(reference).expanduser()
+    if not path.exists():
+        return fingerprint({"image_reference": reference})
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
+    return fingerprint({"image_reference": str(path.resolve()),
+                        "files": {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in files}})
 
 
 def image_tower_files(encoder) -> dict[str, str]:

@@ -17,19 +17,22 @@ BACKEND_CHECK_S = 5.0  # how long a model's exports are taken as known (the back
 
 
 class ModelCache:
-    def __init__(self, max_models: int = 4, onnx_threads: int | None = None):
-        """`onnx_threads`: onnxruntime threads per ONNX model (None: onnxruntime's default)."""
+    def __init__(self, max_models: int = 4, onnx_threads: int | None = None, operator_models: tuple[str, ...] = ()):
+        """`onnx_threads`: onnxruntime threads per ONNX model (None: onnxruntime's default).
+        `operator_models`: names or paths the person who started the app chose on its command line
+        (`--teacher ./my-open-clip-folder`); offered beside the zoo, never added by a visitor."""
         self.max_models, self.onnx_threads = max_models, onnx_threads
+        self.operator_models = tuple(operator_models)
         self._models: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._backends: dict[tuple[str, str], float] = {}  # (name, backend) -> when it was last seen available
         self._lock = threading.RLock()
 
-    @staticmethod
-    def offered_models() -> list[str]:
-        """Every name the app may load: the zoo's checkpoints and the registered models that are
-        ready without a download. Nothing else is ever opened on a visitor's request."""
+    def offered_models(self) -> list[str]:
+        """Every name the app may load: the zoo's checkpoints, the registered models that are
+        ready without a download, and the operator's own. Nothing else is ever opened on a
+        visitor's request."""
         ready = [n for n, spec in registered().items() if status(spec).startswith("ready")]
-        return sorted(set(ready) | set(local_zoo_names()))
+        return sorted(set(ready) | set(local_zoo_names()) | set(self.operator_models))
 
     def require_offered(self, name: Any, zoo_only: bool = False) -> str:
         """`name` if the app offers it (a zoo checkpoint with `zoo_only`); otherwise a refusal

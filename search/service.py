@@ -50,13 +50,14 @@ class SearchService:
     zip_dir = staticmethod(zip_dir)
 
     def __init__(self, corpus_root: Path | None = None, max_models: int = 4, user_index: Path | None = None,
-                 onnx_threads: int | None = None):
+                 onnx_threads: int | None = None, operator_models: tuple[str, ...] = ()):
         """`user_index`: a directory from `python -m search.build_index`; its images replace the
         corpus gallery, for the models that share the image tower it was embedded with.
-        `onnx_threads`: onnxruntime threads per ONNX model (None: onnxruntime's default)."""
+        `onnx_threads`: onnxruntime threads per ONNX model (None: onnxruntime's default).
+        `operator_models`: models named on the app's command line, offered beside the zoo (a teacher folder)."""
         self.root = Path(corpus_root) if corpus_root else default_corpus_path()
         self.records = load_corpus(self.root)
-        self.models = ModelCache(max_models, onnx_threads)
+        self.models = ModelCache(max_models, onnx_threads, operator_models)
         self.galleries = Galleries(self.root, self.records, corpus_hash(self.root), user_index)
         self.languages = LanguageReports(self.records, self.models.require_offered)
         self.zoo = ZooListing(self.models.require_offered)

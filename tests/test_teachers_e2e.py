@@ -73,7 +73,7 @@ def test_evaluate_cli_writes_a_comparison(small_teacher, tmp_path):
     corpus, _ = small_teacher
     out = tmp_path / "cmp"
     assert main(["--model", "lit-e5s-effl0-siglip", "--compare", "lit-e5s-effl0-random", "--corpus", str(corpus),
-                 "--languages", "en", "ja", "--no-cost", "--out", str(out)]) == 0
+                 "--languages", "en", "ja", "--no-cost", "--no-agreement", "--out", str(out)]) == 0  # agreement: test_app runs it
     md = (out / "report.md").read_text()
     assert "lit-e5s-effl0-random / lit-e5s-effl0-siglip" in md
     assert main(["--model", "no-such-model", "--corpus", str(corpus)]) == 2

@@ -175,7 +175,9 @@ def vocabulary_budget(teacher: HFTextTower, layers: list[int], fraction: float, 
             continue
         fixed += v.numel()
     width = int(teacher.backbone.config.hidden_size)
-    fixed += width * out_dim + out_dim  # the projection to the teacher space
+    inherited = teacher.projection is not None and out_dim == teacher.output_dim  # as `build_student` decides
+    # the projection to the teacher space: the teacher's own head (a Linear or open_clip's MLP), or a new Linear
+    fixed += sum(p.numel() for p in teacher.projection.parameters()) if inherited else width * out_dim + out_dim
     return max(0, int((fraction * teacher.num_parameters() - fixed) // width))
 
 
@@ -349,9 +351,9 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
             student.embeddings.word_embeddings.weight.copy_(_pca_rows(word, width))
     student.eval()
     out_dim = embed_dim or teacher.output_dim
-    projection = nn.Linear(width, out_dim)
+    projection: nn.Module = nn.Linear(width, out_dim)
     if teacher.projection is not None and width == t_cfg.hidden_size and out_dim == teacher.output_dim:
-        projection.load_state_dict(teacher.projection.state_dict())
+        projection = copy.deepcopy(teacher.projection)  # a Linear or open_clip's MLP head, inherited like the layers
     elif width == out_dim and teacher.projection is None:
         with torch.no_grad():
             projection.weight.copy_(torch.eye(out_dim))

@@ -185,6 +185,7 @@ class Trainer:
             bar = tqdm(total=len(batches), initial=self.step_in_epoch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
                        disable=not self.progress or self.rank != 0, leave=False)
             losses = []
+            epoch_start, epoch_steps = time.perf_counter(), 0
             self.report_progress(len(batches), None if not session_steps else
                                  (time.perf_counter() - session_start) / session_steps)
             for batch in batches[self.step_in_epoch:]:
@@ -205,6 +206,7 @@ class Trainer:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
                 session_steps += 1
+                epoch_steps += 1
                 if time.perf_counter() - last_report >= PROGRESS_EVERY_S:
                     last_report = time.perf_counter()
                     self.report_progress(len(batches), (last_report - session_start) / session_steps)
@@ -212,11 +214,13 @@ class Trainer:
                     self.save_last()
                 _fault_injection(self.global_step)
             bar.close()
+            train_seconds = time.perf_counter() - epoch_start  # the steps alone: the benchmarks' seconds per step
             self.module.eval()
             score, metrics = self.evaluate(self.module)
             record = {"event": "epoch", "epoch": self.epoch + 1, "step": self.global_step,
                       "train_loss": float(np.mean(losses)) if losses else None,
-                      "lr": self.scheduler.get_last_lr()[0], "val_score": score, "time": time.time(), **metrics}
+                      "lr": self.scheduler.get_last_lr()[0], "val_score": score, "time": time.time(),
+                      "steps_this_session": epoch_steps, "train_seconds": round(train_seconds, 3), **metrics}
             self.history.append(record)
             self._log(record)
             if score > self.best_score:

@@ -37,7 +37,8 @@ REQUIRED_KEYS = ("format", "format_version", "name", "family", "embed_dim", "tex
                  "logit_scale", "files")
 TEXT_KEYS = ("pooling", "prefix", "max_length", "padding", "projection")
 IMAGE_KEYS = ("arch", "preprocess", "head")
-HASHED_FILES = ("model.safetensors", "tokenizer.json", "image.safetensors", "2_Dense/model.safetensors")
+HASHED_FILES = ("model.safetensors", "tokenizer.json", "image.safetensors", "2_Dense/model.safetensors",
+                "3_Dense/model.safetensors")  # 3_Dense: the second layer of an MLP projection head
 
 
 class CheckpointError(ValueError):

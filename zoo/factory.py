@@ -19,6 +19,8 @@ from .checkpoint import is_checkpoint
 from .dual_encoder import DualEncoder
 from .hub import is_cached
 from .registry import ModelNotReadyError, ModelSpec, UnknownModelError, entries
+from .sources.open_clip_source import CONFIG_FILE as OPEN_CLIP_CONFIG
+from .sources.open_clip_source import LOCAL_DIR as OPEN_CLIP_LOCAL_DIR
 from .sources.open_clip_source import load_open_clip
 from .sources.transformers_source import load_transformers
 
@@ -87,6 +89,8 @@ def load_model(name_or_path: str | os.PathLike, allow_untrained: bool = False, *
 def _load_local_path(path: Path, **kwargs: Any) -> DualEncoder:
     if path.is_dir() and is_checkpoint(path):
         return load_checkpoint(path)
+    if path.is_dir() and (path / OPEN_CLIP_CONFIG).is_file():  # before config.json: its text model's config may sit beside it
+        return _load_from_source("open_clip", f"{OPEN_CLIP_LOCAL_DIR}{path}", **kwargs)
     if path.is_dir() and (path / "config.json").is_file():
         model_type = json.loads((path / "config.json").read_text()).get("model_type", "")
         if model_type in ("clip", "siglip", "siglip2"):
@@ -94,7 +98,7 @@ def _load_local_path(path: Path, **kwargs: Any) -> DualEncoder:
     if path.is_file() and path.suffix == ".json":
         return _load_from_source("open_clip", str(path), **kwargs)
     raise ValueError(f"{path} is neither a LinguaLens checkpoint, a transformers CLIP/SigLIP/SigLIP2 "
-                     "directory nor an open_clip JSON config; for an open_clip weight file use "
+                     f"directory, an open_clip model folder ({OPEN_CLIP_CONFIG}) nor an open_clip JSON config; for an open_clip weight file use "
                      "load_model('open_clip:ARCH', pretrained=PATH)")
 
 

@@ -15,8 +15,27 @@ from .embeddings import CONFIG_KEY as TAIL_CONFIG_KEY
 from .embeddings import REMOTE_CODE_FILE, TAIL_MODEL_TYPE_PREFIX, base_config, checkpoint_config, install_tail, remote_code, tail_of
 from .towers import TextTower
 
-DENSE_FILE = "2_Dense/model.safetensors"
+DENSE_FILES = ("2_Dense/model.safetensors", "3_Dense/model.safetensors")  # the projection's linear layers (an MLP has two)
 ST_CONFIG_FILE = "sentence_bert_config.json"
+
+
+def projection_linears(projection: nn.Module | None) -> list[nn.Linear]:
+    """The linear layers of a projection head: one (`nn.Linear`), or two around a GELU — the MLP
+    head open_clip gives Hugging Face text towers (`hf_proj_type="mlp"`, its default). Anything
+    else is refused here, so a tower never saves a head it cannot load back."""
+    if projection is None:
+        return []
+    if isinstance(projection, nn.Linear):
+        return [projection]
+    parts = list(projection) if isinstance(projection, nn.Sequential) else []
+    if (len(parts) == 3 and isinstance(parts[0], nn.Linear) and isinstance(parts[2], nn.Linear)
+            and isinstance(parts[1], nn.GELU) and parts[1].approximate == "none"):
+        return [parts[0], parts[2]]
+    raise ValueError(f"unsupported projection head {projection!r}: a Linear, or Linear → GELU → Linear")
+
+
+def mlp_projection(d_in: int, hidden: int, d_out: int, bias: bool) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden, bias=bias), nn.GELU(), nn.Linear(hidden, d_out, bias=bias))
 
 
 def without_pre_tokenizer(tokenizer):
@@ -54,7 +73,7 @@ class HFTextTower(TextTower):
 
     def __init__(self, backbone: nn.Module, tokenizer, pooling: str = "mean", prefix: str = "",
                  max_length: int = 128, padding: str = "longest",
-                 projection: nn.Linear | None = None, dropout: float = 0.0):
+                 projection: nn.Module | None = None, dropout: float = 0.0):
         super().__init__()
         from tokenizers import Tokenizer
 
@@ -73,7 +92,8 @@ class HFTextTower(TextTower):
         self.projection = projection
         hidden = int(backbone.config.hidden_size)
         self.hidden_size = hidden
-        self.output_dim = projection.out_features if projection is not None else hidden
+        linears = projection_linears(projection)
+        self.output_dim = linears[-1].out_features if linears else hidden
         vocab = self.tokenizer.get_vocab_size(with_added_tokens=True)
         if vocab > backbone.config.vocab_size:
             raise ValueError(f"tokenizer has {vocab} tokens but the text model's embedding holds "
@@ -110,9 +130,14 @@ class HFTextTower(TextTower):
         """What `lingualens.json` records under "text"; `load` reads it back."""
         return {"type": "hf", "pooling": self.pooling, "prefix": self.prefix,
                 "max_length": self.max_length, "padding": self.padding,
-                "projection": None if self.projection is None else
-                {"in": self.projection.in_features, "out": self.projection.out_features,
-                 "bias": self.projection.bias is not None}}
+                "projection": self.projection_settings()}
+
+    def projection_settings(self) -> dict | None:
+        linears = projection_linears(self.projection)
+        if not linears:
+            return None
+        out = {"in": linears[0].in_features, "out": linears[-1].out_features, "bias": linears[0].bias is not None}
+        return {**out, "hidden": linears[0].out_features, "activation": "gelu"} if len(linears) == 2 else out
 
     # -- files ---------------------------------------------------------------------------
     def save(self, out: Path) -> None:
@@ -149,10 +174,11 @@ class HFTextTower(TextTower):
         transformer = Transformer(str(out), max_seq_length=self.max_length, model_kwargs=model_kwargs,
                                   config_kwargs=dict(trust), processor_kwargs=dict(trust))
         modules: list[nn.Module] = [transformer, Pooling(self.hidden_size, pooling_mode=self.pooling)]
-        if self.projection is not None:
-            dense = Dense(self.projection.in_features, self.projection.out_features,
-                          bias=self.projection.bias is not None, activation_function=nn.Identity())
-            dense.linear.load_state_dict(self.projection.state_dict())
+        linears = projection_linears(self.projection)
+        for i, linear in enumerate(linears):  # an MLP head is two Dense modules, the GELU in the first
+            dense = Dense(linear.in_features, linear.out_features, bias=linear.bias is not None,
+                          activation_function=nn.GELU() if i < len(linears) - 1 else nn.Identity())
+            dense.linear.load_state_dict(linear.state_dict())
             modules.append(dense)
         modules.append(Normalize())
         prompts = {"query": self.prefix} if self.prefix else {}
@@ -200,9 +226,16 @@ class HFTextTower(TextTower):
         projection = None
         if settings["projection"]:
             p = settings["projection"]
-            projection = nn.Linear(int(p["in"]), int(p["out"]), bias=bool(p.get("bias", True)))
-            dense = load_tensors(path / DENSE_FILE)
-            load_strict(projection, {k.removeprefix("linear."): v for k, v in dense.items()}, path / DENSE_FILE)
+            try:
+                bias = bool(p.get("bias", True))
+                projection = (mlp_projection(int(p["in"]), int(p["hidden"]), int(p["out"]), bias) if "hidden" in p
+                              else nn.Linear(int(p["in"]), int(p["out"]), bias=bias))
+            except (TypeError, KeyError, ValueError) as exc:
+                raise CheckpointError(f"{path}: unusable text projection settings {p!r} ({exc})") from exc
+            for linear, name in zip(projection_linears(projection), DENSE_FILES):
+                file = path / name
+                dense = load_tensors(file)
+                load_strict(linear, {k.removeprefix("linear."): v for k, v in dense.items()}, file)
         try:
             return cls(backbone.eval(), tokenizer, pooling=settings["pooling"], prefix=settings["prefix"],
                        max_length=int(settings["max_length"]), padding=settings["padding"], projection=projection)

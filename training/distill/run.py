@@ -37,6 +37,7 @@ from zoo.text_tower import HFTextTower
 
 from ..config import add_dataclass_args, from_args
 from ..losses.combine import CombinedLoss, parse_weights
+from ..memory import check_fits
 from ..student_card import student_card
 from ..students import Vocabulary, build_student, kept_layer_indices, vocabulary_texts
 from ..teacher_cache import teacher_key
@@ -70,6 +71,9 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
         vocabulary.teacher_ids(base.tokenizer)
     data = prepare_data(teacher, cfg, progress and rank == 0)
     student_text, build_report = cut_student(cfg, recipe, base, teacher, data, vocabulary, train_cfg.seed)
+    if device.type == "cpu":  # a run that cannot fit fails now, with the numbers, not in the OOM killer's hands
+        build_report["step_memory_estimate_bytes"] = check_fits(
+            student_text, train_cfg.batch_size, longest_tokens(student_text, data.texts))
     module: torch.nn.Module = student_text.to(device)
     if world > 1:
         module = torch.nn.parallel.DistributedDataParallel(
@@ -112,6 +116,13 @@ def cut_student(cfg: DistillConfig, recipe, base: HFTextTower, teacher, data: Di
     if cfg.freeze_embeddings:  # full rows and a factorized tail alike
         student_text.backbone.embeddings.word_embeddings.requires_grad_(False)
     return student_text, build_report
+
+
+def longest_tokens(tower: HFTextTower, texts: list[str]) -> int:
+    """The longest training text in the tower's tokens (at most its context): the batch shape a step can reach."""
+    tokenizer = type(tower.tokenizer).from_str(tower.tokenizer.to_str())
+    tokenizer.no_padding()
+    return max((len(e.ids) for e in tokenizer.encode_batch([tower.prefix + t for t in texts])), default=1)
 
 
 def run_dir(cfg: DistillConfig, train_cfg: TrainConfig, teacher, data: DistillData) -> Path:
@@ -159,10 +170,17 @@ def save_student(cfg: DistillConfig, student_text, teacher, data: DistillData, t
 
 def student_base(teacher, cfg: DistillConfig) -> HFTextTower:
     """The text tower a student is cut from: the teacher's own when it is an HF encoder (layers
-    and vocabulary inherited), else the model in --student-init projected into the teacher space."""
+    and vocabulary inherited; an open_clip Hugging Face tower through its exact view), else the
+    model in --student-init projected into the teacher space."""
     if not cfg.student_init:
         if isinstance(teacher.text, HFTextTower):
             return teacher.text
+        if hasattr(teacher.text, "hf_view"):
+            try:
+                return teacher.text.hf_view()
+            except ValueError as exc:
+                raise ValueError(f"teacher {cfg.teacher!r}: {exc}; pass --student-init DIR (a transformers text "
+                                 "model with its tokenizer) to start the student from") from exc
         raise ValueError(f"teacher {cfg.teacher!r} has a {type(teacher.text).__name__} text tower, which cannot be cut "
                          "into a student; pass --student-init DIR (a transformers text model with its tokenizer, e.g. "
                          "a multilingual BERT/XLM-R) to start the student from")
