@@ -421,7 +421,8 @@ def render(report: dict) -> str:
                              f"image {e['image_mb']} MB; gate: {e['int8']['reason']}")
         sv = r.get("serve", {})
         if sv and "error" not in sv:
-            q = "; ".join(f"{k} {v['ms']} ms" + (f" ({', '.join(v['errors'])})" if v["errors"] else "") for k, v in sv["queries"].items())
+            q = "; ".join(f"{k} {v['ms']:,.0f} ms" + (" (the first: it loads both models)" if i == 0 else "")
+                          + (f" ({', '.join(v['errors'])})" if v["errors"] else "") for i, (k, v) in enumerate(sv["queries"].items()))
             facts.append(f"`search.build_index` over {sv['gallery']} images in {sv['index_seconds']} s; app search service "
                          f"(teacher and student panels): {q}")
         lines += [f"- {f}" for f in facts] + [""]
