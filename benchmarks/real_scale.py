@@ -183,7 +183,7 @@ def stage_distill(teacher: str, manifest: str, name: str, steps: int) -> dict:
     from corpus.user import load_manifest
     from training.distill.config import DistillConfig, default_train_config
     from training.distill.run import run
-    from zoo import load_model
+    from zoo.checkpoint import read_info
 
     train = default_train_config()  # the default batch (64) and schedule, one epoch of at least `steps` steps
     train.epochs, train.patience = 1, 1
@@ -194,9 +194,9 @@ def stage_distill(teacher: str, manifest: str, name: str, steps: int) -> dict:
     cfg = DistillConfig(teacher=teacher, recipe="half", loss="dr", name=name, manifest=manifest,
                         passes_per_epoch=-(-steps // per_pass), eval_languages=LANGUAGES)
     dest = run(cfg, train, progress=False)
-    student = load_model(str(dest))
-    info = student.info.distillation
-    log = [json.loads(line) for line in (_run_log(dest)).read_text().splitlines()] if _run_log(dest) else []
+    info = read_info(dest).distillation  # what the checkpoint says of itself, no weights loaded
+    log_file = _run_log(dest)
+    log = [json.loads(line) for line in log_file.read_text().splitlines()] if log_file else []
     epochs = [r for r in log if r.get("event") == "epoch"]
     steps_done = sum(r.get("steps_this_session", 0) for r in epochs)
     seconds = sum(r.get("train_seconds", 0.0) for r in epochs)
@@ -356,7 +356,8 @@ def measure(key: str, work: Path, manifest: Path, steps: int, env: dict, log) ->
     result: dict = {"teacher": TITLES[key]}
     shutil.rmtree(Path(env["LINGUALENS_HOME"]) / "cache", ignore_errors=True)  # a cold teacher cache and a fresh run
     shutil.rmtree(Path(env["LINGUALENS_HOME"]) / "zoo" / name, ignore_errors=True)
-    shutil.rmtree(work / "exports", ignore_errors=True)
+    for role in ("teacher", "student"):
+        shutil.rmtree(work / "exports" / f"{key}-{role}", ignore_errors=True)
     shutil.rmtree(work / "index" / key, ignore_errors=True)
     for stage, args in (("build", ["build", key, str(folder)]), ("teacher_cache", ["teacher", str(folder), str(manifest)]),
                         ("distill", ["distill", str(folder), str(manifest), name, str(steps)])):

@@ -35,10 +35,10 @@ class OpenClipTextTower(TextTower):
         self.model, self.tokenizer = model, tokenizer
         self.output_dim = int(model.visual.output_dim)
         self.max_length = int(getattr(tokenizer, "context_length", 77))
+        self._hf_pad = self._hf_pad_id()
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        ids = self.tokenizer(texts)
-        pad = self._hf_pad_id()
+        ids, pad = self.tokenizer(texts), self._hf_pad
         if pad is not None and ids.numel():
             # open_clip pads every text to its context (77); a Hugging Face encoder masks pads by id,
             # so the trailing all-pad columns change nothing and cost most of a short query's time
