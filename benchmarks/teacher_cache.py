@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe = resolve_recipe(cfg)
     student, _ = build_student(teacher.text, recipe, vocabulary_texts({r.language for r in data.records},
                                                                       recipe.vocab_words, data.texts))
-    student.backbone.embeddings.word_embeddings.requires_grad_(False)
+    student.backbone.get_input_embeddings().requires_grad_(False)
     opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=1e-4)
     batches = concept_batches(data.caption_rows, 64, 4, np.random.default_rng(0))
     cpu = torch.device("cpu")

@@ -56,6 +56,9 @@ def supported(model) -> str:
     checkpoint = model.info.checkpoint
     if not isinstance(model.text, HFTextTower):
         return f"its text tower ({type(model.text).__name__}) is not a transformers encoder sentence-transformers can run"
+    if not model.text.sentence_transformers_exact:
+        return ("sentence-transformers has no pooling for this tower's (the last position of a padded text, as SigLIP's); "
+                "the export's own text.onnx runs it exactly")
     if not checkpoint or not (Path(checkpoint) / "modules.json").is_file():
         return "it was not loaded from a checkpoint in the sentence-transformers layout"
     return ""

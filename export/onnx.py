@@ -11,10 +11,11 @@ the text graph is quantized (int8 MatMuls, 4-bit block-wise embedding tables) an
 split, text->image R@10 of no language group (trained, held-out, untrained, outside XLM-R, all)
 may fall more than 1 point below fp32, or the file is kept aside (not published) and the card says why.
 
-Supported: HF text towers (BERT / XLM-R — every LinguaLens teacher and student), open_clip
-towers whose tokenizer is a Hugging Face one (the multilingual XLM-R CLIPs), timm and open_clip
-image towers; all exported with torch.onnx. transformers CLIP/SigLIP/SigLIP2 towers and
-open_clip's built-in BPE tokenizer are not exported yet; the error says so.
+Supported: HF text towers (BERT / XLM-R — every LinguaLens teacher and student — and SigLIP
+students), open_clip towers whose tokenizer is a Hugging Face one (the multilingual XLM-R CLIPs),
+transformers SigLIP text towers (as their exact HFTextTower view), timm, open_clip and SigLIP
+image towers; all exported with torch.onnx. transformers CLIP and SigLIP2 towers and open_clip's
+built-in BPE tokenizer are not exported yet; the error says so.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ from zoo.card import onnx_tables
 from zoo.image_tower import TimmImageTower
 from zoo.info import info_of
 from zoo.sources.open_clip_source import OpenClipImageTower, OpenClipTextTower
+from zoo.sources.transformers_source import TransformersImageTower, TransformersTextTower
 from zoo.text_tower import HFTextTower
 
 from . import deploy_layout
@@ -64,8 +66,9 @@ GATE_BOOT = 1000  # resamples for the gate's paired intervals
 SAMPLE_TEXTS = ["a short sample", "un ejemplo un poco más largo"]  # traced: ids of two lengths
 PARITY_TEXTS = ["a cat sitting on a mat", "un perro en el parque", "猫がマットの上にいる", "кошка спит",
                 "القطة تنام", "고양이", "बिल्ली सो रही है", "Η γάτα", "", "flag: France " * 40]
-SUPPORTED = ("text: HF encoders (BERT, XLM-R — LinguaLens teachers and students) and open_clip text towers with a "
-             "Hugging Face tokenizer; image: timm models and open_clip visual towers")
+SUPPORTED = ("text: HF encoders (BERT, XLM-R — LinguaLens teachers and students), transformers SigLIP text towers "
+             "and their students, open_clip text towers with a Hugging Face tokenizer; image: timm models, open_clip "
+             "visual towers and SigLIP vision towers")
 
 
 class UnsupportedArchitecture(ValueError):
@@ -138,12 +141,28 @@ class TextExport:
     tokenizer: Callable[[Any], Any]
 
 
+def _view(t: TransformersTextTower) -> HFTextTower | None:
+    """A transformers SigLIP text tower's exact `HFTextTower` view (None: CLIP, no view)."""
+    try:
+        return t.hf_view()
+    except ValueError:
+        return None
+
+
 TEXT_EXPORTS: dict[type, TextExport] = {
     HFTextTower: TextExport(_TextGraph, _hf_sample, _hf_settings, lambda t: t.tokenizer),
     # open_clip: the graph derives its own mask from the pad token
     OpenClipTextTower: TextExport(_OpenClipTextGraph, _open_clip_sample, _open_clip_settings, _open_clip_hf_tokenizer),
+    # transformers SigLIP: exported as its HFTextTower view, the graph a student of it gets too
+    TransformersTextTower: TextExport(lambda t: _TextGraph(_view(t)), lambda t: _hf_sample(_view(t)),
+                                      lambda t: _hf_settings(_view(t)), lambda t: getattr(_view(t), "tokenizer", None)),
 }
-IMAGE_TOWERS = (TimmImageTower, OpenClipImageTower)  # both take normalised pixels, one graph serves them
+IMAGE_TOWERS = (TimmImageTower, OpenClipImageTower, TransformersImageTower)  # normalised pixels in, one graph serves them
+
+
+def image_exportable(tower) -> bool:
+    """Whether the runtime can feed this image tower: its preprocessing is an `ImagePreprocess`."""
+    return type(tower) in IMAGE_TOWERS and tower.preprocess is not None
 
 
 def text_export(tower) -> TextExport | None:
@@ -153,7 +172,7 @@ def text_export(tower) -> TextExport | None:
 
 def check_supported(model) -> None:
     problems = [f"text tower {type(model.text).__name__}"] if text_export(model.text) is None else []
-    if type(model.image) not in IMAGE_TOWERS:
+    if not image_exportable(model.image):
         problems.append(f"image tower {type(model.image).__name__}")
     if problems:
         raise UnsupportedArchitecture(f"cannot export {', '.join(problems)} of {model.name or 'this model'}; "

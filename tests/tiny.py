@@ -88,7 +88,7 @@ def tiny_open_clip_config(path: Path, hf_text_dir: Path | None = None) -> Path:
     return path
 
 
-def tiny_hf_clip_like(kind: str, path):
+def tiny_hf_clip_like(kind: str, path, layers: int = 1):
     """A tiny transformers CLIP / SigLIP / SigLIP2 saved as a local directory (model, processor, tokenizer)."""
     from transformers import (
         AutoTokenizer,
@@ -106,7 +106,7 @@ def tiny_hf_clip_like(kind: str, path):
 
 
     torch.manual_seed(0)
-    text = dict(vocab_size=4000, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+    text = dict(vocab_size=4000, hidden_size=32, intermediate_size=64, num_hidden_layers=layers,
                 num_attention_heads=2, max_position_embeddings=64, pad_token_id=1, bos_token_id=0, eos_token_id=2)
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, patch_size=8)
     if kind == "clip":

@@ -71,11 +71,14 @@ def cost_section(cost: dict[str, dict], memory: dict[str, int]) -> str:
             "Peak RAM: a fresh process that loads the model and encodes 100 queries."])
 
 
-def deploy_section(name: str, export: dict | None, trust: bool) -> str:
+def deploy_section(name: str, export: dict | None, trust: bool, sentence_transformers: bool = True) -> str:
     """Per target, the one line that loads this model and the parity measured for it: from the
-    export's own record where it exists, else the command that makes it."""
+    export's own record where it exists, else the command that makes it. A tower that
+    sentence-transformers cannot compute exactly (SigLIP's last-position pooling) is offered
+    only where it runs exactly: LinguaLens, its ONNX runtime, the browser page."""
     flag = ", trust_remote_code=True" if trust else ""
-    rows = [f"| sentence-transformers (PyTorch) | `SentenceTransformer(dir{flag})` | same text embeddings (checked on save) |"]
+    rows = ([f"| sentence-transformers (PyTorch) | `SentenceTransformer(dir{flag})` | same text embeddings (checked on save) |"]
+            if sentence_transformers else [])
     if export:
         diff = export.get("parity_fp32", {}).get("text_max_abs_diff")
         rows.append("| ONNX, torch-free (`export.runtime`) | `OnnxEncoder(export_dir)` | "
@@ -88,7 +91,11 @@ def deploy_section(name: str, export: dict | None, trust: bool) -> str:
             rows.append(f"| fastembed | `TextEmbedding.add_custom_model(..., model_file=\"{st['files']['fp32']}\", "
                         f"output_name=\"sentence_embedding\")` (see the export's card) | the same graph ({d:.1e}) |")
     lines = ["| target | load | parity with LinguaLens |", "| --- | --- | --- |", *rows, ""]
-    if not (export or {}).get("sentence_transformers"):
+    if not sentence_transformers:
+        lines.append("sentence-transformers has no pooling for the last position of a padded text (this tower's, "
+                     "inherited from SigLIP), so this folder ships no sentence-transformers modules; load it with "
+                     "LinguaLens or run its ONNX export.")
+    elif not (export or {}).get("sentence_transformers"):
         lines.append(f"`python -m export.onnx --model {name} --int8 --sentence-transformers` writes the ONNX files and the "
                      "sentence-transformers / fastembed folder, each checked against PyTorch before it is written.")
     lines.append(f"`python -m export.web --model {name} --out site` writes a page that searches in the browser (its top "
@@ -160,7 +167,9 @@ def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[st
         sections["ONNX export: sizes, int8 vs fp32"] = "\n".join(onnx_tables(export))
     if cost:
         sections["Speed and memory"] = cost_section(cost, memory or {})
-    sections["Deploy"] = deploy_section(name, export, trust=bool(build.get("tail_rank")))
+    st_exact = build.get("sentence_transformers", True)
+    sections["Deploy"] = deploy_section(name, export, trust=bool(build.get("tail_rank")) and st_exact,
+                                        sentence_transformers=st_exact)
     sections["Losses"] = ("FD, ED, SD, MCL and DR follow LinguaLens's definitions (see its README); where the "
                           "paper's exact form is unknown, these are ours.")
     sections["Limits"] = ("Trained on ~1,500 emoji and flag concepts; short labels, not sentences. The word "
@@ -169,12 +178,15 @@ def student_card(name: str, cfg: dict, languages: list[str], parameters: dict[st
                "`trust_remote_code=True` (`SentenceTransformer(dir, trust_remote_code=True)`, "
                "`AutoModel.from_pretrained(dir, trust_remote_code=True)`): the factorized word embedding is defined in the "
                "shipped `modeling_lingualens.py`; without the flag transformers refuses and says so. LinguaLens itself "
-               "builds the model from its own code." if build.get("tail_rank") else None)
+               "builds the model from its own code." if build.get("tail_rank") and st_exact
+               else "LinguaLens: `from zoo import load_model; load_model(dir)` (or its ONNX export); sentence-transformers "
+               "cannot pool this tower exactly, so the folder has no sentence-transformers modules." if not st_exact else None)
     return model_card(
         name, summary=summary, languages=languages, base_models=[teacher], parameters=parameters, command=command,
         metrics={k: v for k, v in s.items() if isinstance(v, float)}, sections=sections,
         tags=["distillation", "student", cfg["loss"].split("=")[0]],
-        eval_results=eval_results(multilingual) if multilingual else None, loading=loading)
+        eval_results=eval_results(multilingual) if multilingual else None, loading=loading,
+        library_name="sentence-transformers" if st_exact else "transformers")
 
 
 def _read_json(path: Path) -> dict | None:

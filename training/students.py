@@ -36,6 +36,7 @@ from torch import nn
 
 from core.languages import unicode_script
 from corpus.word_lists import wordfreq_code
+from zoo.backbones import HEAD_PREFIXES, layer_of, layer_prefix, model_from_config, word_embedding_name
 from zoo.checkpoint import load_strict
 from zoo.embeddings import CONFIG_KEY, TailFactorizedEmbedding, mark_config
 from zoo.text_tower import HFTextTower
@@ -167,11 +168,12 @@ def vocabulary_budget(teacher: HFTextTower, layers: list[int], fraction: float, 
     """How many word-embedding rows a same-width student can hold within `fraction` of the
     teacher's text parameters, counted from the teacher's own tensors."""
     t_state = teacher.backbone.state_dict()
+    word, prefix = f"{word_embedding_name(teacher.backbone)}.weight", layer_prefix(t_state)
     fixed = 0
     for k, v in t_state.items():
-        if k.endswith("position_ids") or k.startswith("pooler.") or k == "embeddings.word_embeddings.weight":
+        if k.endswith("position_ids") or k.startswith(HEAD_PREFIXES) or k == word:
             continue
-        if k.startswith("encoder.layer.") and int(k.split(".")[2]) not in layers:
+        if layer_of(k, prefix) not in (None, *layers):
             continue
         fixed += v.numel()
     width = int(teacher.backbone.config.hidden_size)
@@ -275,8 +277,6 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
 
     With `vocabulary`, the pieces and the full/tail split are taken from it (`vocab_texts` is
     not read) instead of being chosen from the training text."""
-    from transformers import AutoModel
-
     torch.manual_seed(seed)
     t_cfg = teacher.backbone.config
     n_layers = int(t_cfg.num_hidden_layers)
@@ -318,37 +318,39 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
     cfg = copy.deepcopy(t_cfg)
     cfg.num_hidden_layers, cfg.vocab_size = len(layers), len(kept)
     cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0.0  # deterministic, DDP-equivalent
+    if hasattr(cfg, "attention_dropout"):  # SigLIP's name for it
+        cfg.attention_dropout = 0.0
     if width != t_cfg.hidden_size:
         if width % cfg.num_attention_heads:
             cfg.num_attention_heads = max(1, width // 64)
         cfg.hidden_size, cfg.intermediate_size = width, 4 * width
-    student = AutoModel.from_config(cfg, add_pooling_layer=False) if cfg.model_type == "bert" else AutoModel.from_config(cfg)
-    if getattr(student, "pooler", None) is not None:
-        student.pooler = None
+    student = model_from_config(cfg)  # headless: the tower holds the projection
     t_state = teacher.backbone.state_dict()
+    word_name = word_embedding_name(teacher.backbone)
+    word_key, prefix = f"{word_name}.weight", layer_prefix(t_state)
     idx = torch.tensor(kept)
     with torch.no_grad():
-        word = t_state["embeddings.word_embeddings.weight"][idx]
+        word = t_state[word_key][idx]
         if width == t_cfg.hidden_size:
             new_state = {}
             for k, v in t_state.items():
-                if k.startswith("encoder.layer."):
-                    i = int(k.split(".")[2])
+                i = layer_of(k, prefix)
+                if i is not None:
                     if i in layers:
-                        new_state[k.replace(f"encoder.layer.{i}.", f"encoder.layer.{layers.index(i)}.", 1)] = v
-                elif k == "embeddings.word_embeddings.weight":
+                        new_state[k.replace(f"{prefix}{i}.", f"{prefix}{layers.index(i)}.", 1)] = v
+                elif k == word_key:
                     new_state[k] = word
-                elif not k.startswith("pooler."):
+                elif not k.startswith(HEAD_PREFIXES):
                     new_state[k] = v
             if full_rows:
-                student.embeddings.word_embeddings = TailFactorizedEmbedding.from_table(
-                    new_state.pop("embeddings.word_embeddings.weight"), full_rows, recipe.tail_rank)
-                mark_config(student, student.embeddings.word_embeddings)
+                tail = TailFactorizedEmbedding.from_table(new_state.pop(word_key), full_rows, recipe.tail_rank)
+                student.set_input_embeddings(tail)
+                mark_config(student, tail)
             # the word embedding was set above (full table or factorized tail); every other weight must fit
             load_strict(student, new_state, "the teacher's inherited weights", error=RuntimeError,
-                        ignore_missing=("embeddings.word_embeddings.",))
+                        ignore_missing=(f"{word_name}.",))
         else:
-            student.embeddings.word_embeddings.weight.copy_(_pca_rows(word, width))
+            student.get_input_embeddings().weight.copy_(_pca_rows(word, width))
     student.eval()
     out_dim = embed_dim or teacher.output_dim
     projection: nn.Module = nn.Linear(width, out_dim)
@@ -359,7 +361,8 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
             projection.weight.copy_(torch.eye(out_dim))
             projection.bias.zero_()
     tower = HFTextTower(student, tokenizer, pooling=teacher.pooling, prefix=teacher.prefix,
-                        max_length=teacher.max_length, padding=teacher.padding, projection=projection)
+                        max_length=teacher.max_length, padding=teacher.padding, projection=projection,
+                        attention_mask=teacher.attention_mask)
     teacher_params, student_params = teacher.num_parameters(), tower.num_parameters()
     full_ids = range(full_rows or len(kept))
     report = {"recipe": asdict(recipe), "layers_teacher": n_layers, "layers_kept": layers, "vocab_kept": len(kept), "vocab_trimmed": trimmable,
@@ -367,7 +370,8 @@ def build_student(teacher: HFTextTower, recipe: StudentRecipe, vocab_texts: list
               "vocab_scripts": dict(Counter(piece_script(tokenizer.id_to_token(i) or "") for i in full_ids).most_common()),
               "vocab_teacher": int(t_cfg.vocab_size), "width": width,
               "text_params_teacher": teacher_params, "text_params_student": student_params,
-              "text_fraction": student_params / teacher_params}
+              "text_fraction": student_params / teacher_params,
+              "sentence_transformers": tower.sentence_transformers_exact}
     if report["text_fraction"] > recipe.max_text_fraction + 1e-9:
         raise ValueError(f"recipe {recipe.name!r} gives {report['text_fraction']:.1%} of the teacher's text "
                          f"parameters, over its limit of {recipe.max_text_fraction:.0%}; lower vocab_words or layers")

@@ -52,12 +52,13 @@ def _finite(metrics: dict[str, Any] | None) -> dict[str, float]:
 
 
 def front_matter(name: str, languages: list[str], base_models: list[str], tags: list[str],
-                 metrics: dict[str, float] | None = None, eval_results: list | None = None) -> str:
+                 metrics: dict[str, float] | None = None, eval_results: list | None = None,
+                 library_name: str = "sentence-transformers") -> str:
     from huggingface_hub import ModelCardData
 
     data = ModelCardData(
         language=sorted(languages), license="other", license_name="lingualens-licence-chain",
-        library_name="sentence-transformers", pipeline_tag="sentence-similarity",
+        library_name=library_name, pipeline_tag="sentence-similarity",
         tags=["lingualens", "multilingual", "image-text-retrieval", *tags], base_model=base_models,
         model_name=name if eval_results else None, eval_results=eval_results or None,
         lingualens_metrics=_finite(metrics) or None)
@@ -67,7 +68,8 @@ def front_matter(name: str, languages: list[str], base_models: list[str], tags: 
 def model_card(name: str, *, summary: str, languages: list[str], base_models: list[str],
                parameters: dict[str, int], command: str | None = None,
                metrics: dict[str, float] | None = None, sections: dict[str, str] | None = None,
-               tags: list[str] | None = None, eval_results: list | None = None, loading: str | None = None) -> str:
+               tags: list[str] | None = None, eval_results: list | None = None, loading: str | None = None,
+               library_name: str = "sentence-transformers") -> str:
     body = [f"# {name}", "", summary, "",
             "## Parameters", "",
             "| part | parameters |", "| --- | ---: |"]
@@ -84,4 +86,4 @@ def model_card(name: str, *, summary: str, languages: list[str], base_models: li
     for title, text in (sections or {}).items():
         body += [f"## {title}", "", text.rstrip(), ""]
     body += ["## Licences", "", LICENCE_CHAIN, ""]
-    return front_matter(name, languages, base_models, tags or [], metrics, eval_results) + "\n" + "\n".join(body)
+    return front_matter(name, languages, base_models, tags or [], metrics, eval_results, library_name) + "\n" + "\n".join(body)

@@ -89,7 +89,7 @@ def install_tail(backbone: nn.Module, full_rows: int, rank: int) -> TailFactoriz
     factorized word embedding and record it in its config; loading fills the weights."""
     cfg = backbone.config
     module = TailFactorizedEmbedding(full_rows, int(cfg.vocab_size) - full_rows, rank, int(cfg.hidden_size))
-    backbone.embeddings.word_embeddings = module
+    backbone.set_input_embeddings(module)
     mark_config(backbone, module)
     return module
 
@@ -117,17 +117,14 @@ def checkpoint_config(config: dict, base_class: str) -> dict:
 def base_config(config: dict):
     """The transformers config of a factorized checkpoint's base model, which our own code builds
     the backbone from (LinguaLens never runs the shipped code to load a model)."""
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+    from .backbones import config_from_dict
 
-    base = config["model_type"][len(TAIL_MODEL_TYPE_PREFIX):]
-    if base not in CONFIG_MAPPING:
-        raise ValueError(f"unknown base model type {base!r}")
-    return CONFIG_MAPPING[base].from_dict({k: v for k, v in config.items()
-                                           if k not in ("model_type", "auto_map", "architectures")})
+    return config_from_dict({**config, "model_type": config["model_type"][len(TAIL_MODEL_TYPE_PREFIX):]})
 
 
 def tail_of(backbone: nn.Module) -> TailFactorizedEmbedding | None:
-    emb = getattr(getattr(backbone, "embeddings", None), "word_embeddings", None)
+    get = getattr(backbone, "get_input_embeddings", None)
+    emb = get() if get is not None else None
     return emb if isinstance(emb, TailFactorizedEmbedding) else None
 
 

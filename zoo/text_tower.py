@@ -10,6 +10,7 @@ from torch import nn
 
 from core.io import atomic_write_text
 
+from .backbones import HEAD_PREFIXES, NON_AUTO, config_from_dict, model_from_config, without_head
 from .checkpoint import CheckpointError, load_strict, load_tensors
 from .embeddings import CONFIG_KEY as TAIL_CONFIG_KEY
 from .embeddings import REMOTE_CODE_FILE, TAIL_MODEL_TYPE_PREFIX, base_config, checkpoint_config, install_tail, remote_code, tail_of
@@ -17,6 +18,7 @@ from .towers import TextTower
 
 DENSE_FILES = ("2_Dense/model.safetensors", "3_Dense/model.safetensors")  # the projection's linear layers (an MLP has two)
 ST_CONFIG_FILE = "sentence_bert_config.json"
+POOLINGS = ("mean", "cls", "last")
 
 
 def projection_linears(projection: nn.Module | None) -> list[nn.Linear]:
@@ -69,18 +71,25 @@ class HFTextTower(TextTower):
 
     Used for multilingual-e5, for every distilled student, and for any BERT/XLM-R-like text
     model: it is the one text tower that training, sentence-transformers and ONNX all share.
+    SigLIP text models fit too (`pooling="last"`: the last position of a text padded to
+    `max_length`, which SigLIP's head reads; `attention_mask=False` where the teacher's
+    tokenizer gives the model no mask, as SigLIP's own does). Those have no exact
+    sentence-transformers pooling, so they are saved without its modules (`save`).
     """
 
     def __init__(self, backbone: nn.Module, tokenizer, pooling: str = "mean", prefix: str = "",
                  max_length: int = 128, padding: str = "longest",
-                 projection: nn.Module | None = None, dropout: float = 0.0):
+                 projection: nn.Module | None = None, dropout: float = 0.0, attention_mask: bool = True):
         super().__init__()
         from tokenizers import Tokenizer
 
-        if pooling not in ("mean", "cls"):
-            raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         if padding not in ("longest", "max_length"):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+        if pooling == "last" and padding != "max_length":
+            raise ValueError("pooling 'last' reads a fixed position: it needs padding 'max_length'")
+        self.attention_mask = bool(attention_mask)
         self.backbone = backbone
         self.tokenizer = Tokenizer.from_str(tokenizer.to_str())  # own copy: settings below mutate it
         self.pooling, self.prefix, self.max_length, self.padding = pooling, prefix, int(max_length), padding
@@ -115,22 +124,32 @@ class HFTextTower(TextTower):
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         if self.pooling == "cls":
             return hidden[:, 0]
+        if self.pooling == "last":
+            return hidden[:, -1]
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, return_hidden: bool = False):
         """Features [B, D]; with `return_hidden`, (features, last hidden states [B, L, H]) — a flag
         on `forward` rather than another method, so DistributedDataParallel still sees the call."""
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.backbone(input_ids=input_ids,
+                               attention_mask=attention_mask if self.attention_mask else None).last_hidden_state
         pooled = self.pool(hidden, attention_mask)
         out = pooled if self.projection is None else self.projection(self.dropout(pooled))
         return (out, hidden) if return_hidden else out
 
     def settings(self) -> dict:
         """What `lingualens.json` records under "text"; `load` reads it back."""
-        return {"type": "hf", "pooling": self.pooling, "prefix": self.prefix,
-                "max_length": self.max_length, "padding": self.padding,
-                "projection": self.projection_settings()}
+        out = {"type": "hf", "pooling": self.pooling, "prefix": self.prefix,
+               "max_length": self.max_length, "padding": self.padding,
+               "projection": self.projection_settings()}
+        return out if self.attention_mask else {**out, "attention_mask": False}
+
+    @property
+    def sentence_transformers_exact(self) -> bool:
+        """Whether sentence-transformers' modules compute exactly this tower (its pooling reads the
+        mask, so a fixed last position or a mask-free model has no equivalent there)."""
+        return self.pooling in ("mean", "cls") and self.attention_mask
 
     def projection_settings(self) -> dict | None:
         linears = projection_linears(self.projection)
@@ -141,9 +160,11 @@ class HFTextTower(TextTower):
 
     # -- files ---------------------------------------------------------------------------
     def save(self, out: Path) -> None:
-        """Write the tower with sentence-transformers' own writer, so its loader agrees with ours."""
+        """Write the tower with sentence-transformers' own writer, so its loader agrees with ours
+        (a tower it cannot compute exactly gets only the files: transformers backbone, tokenizer,
+        Dense heads — and no `modules.json` that would make it compute something else)."""
         from sentence_transformers import SentenceTransformer
-        from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
+        from sentence_transformers.models import Normalize, Pooling, Transformer
         from transformers import PreTrainedTokenizerFast
 
         tok = self.tokenizer
@@ -163,24 +184,24 @@ class HFTextTower(TextTower):
         # a constructor argument, not a config field: left in config.json it would swallow
         # `from_pretrained(..., add_pooling_layer=False)` (checkpoints made before this was dropped)
         config.pop("add_pooling_layer", None)
-        if tail is not None:  # transformers and sentence-transformers load it through the shipped code
+        auto = self.backbone.config.model_type not in NON_AUTO  # else no Auto class, shipped or not, can load it
+        if tail is not None and auto:  # transformers and sentence-transformers load it through the shipped code
             config = checkpoint_config(config, type(self.backbone).__name__)
             atomic_write_text(out / REMOTE_CODE_FILE, remote_code(type(self.backbone).__name__, self.backbone.config.model_type))
         atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+        if not self.sentence_transformers_exact:
+            for dense, file in zip(self._dense_modules(), DENSE_FILES):
+                (out / Path(file).parent).mkdir(exist_ok=True)
+                dense.save(str(out / Path(file).parent))
+            return
         model_kwargs: dict = {"trust_remote_code": True} if tail is not None else {}
         if getattr(self.backbone, "pooler", "absent") is None:
             model_kwargs["add_pooling_layer"] = False  # no pooler in the file: do not let transformers invent one
         trust = {k: v for k, v in model_kwargs.items() if k == "trust_remote_code"}
         transformer = Transformer(str(out), max_seq_length=self.max_length, model_kwargs=model_kwargs,
                                   config_kwargs=dict(trust), processor_kwargs=dict(trust))
-        modules: list[nn.Module] = [transformer, Pooling(self.hidden_size, pooling_mode=self.pooling)]
-        linears = projection_linears(self.projection)
-        for i, linear in enumerate(linears):  # an MLP head is two Dense modules, the GELU in the first
-            dense = Dense(linear.in_features, linear.out_features, bias=linear.bias is not None,
-                          activation_function=nn.GELU() if i < len(linears) - 1 else nn.Identity())
-            dense.linear.load_state_dict(linear.state_dict())
-            modules.append(dense)
-        modules.append(Normalize())
+        modules: list[nn.Module] = [transformer, Pooling(self.hidden_size, pooling_mode=self.pooling),
+                                    *self._dense_modules(), Normalize()]
         prompts = {"query": self.prefix} if self.prefix else {}
         st = SentenceTransformer(modules=modules, device="cpu", prompts=prompts,
                                  default_prompt_name="query" if self.prefix else None)
@@ -190,12 +211,24 @@ class HFTextTower(TextTower):
             st_config["model_kwargs"] = {"add_pooling_layer": False}
             atomic_write_text(out / ST_CONFIG_FILE, json.dumps(st_config, indent=2))
 
+    def _dense_modules(self) -> list[nn.Module]:
+        """The projection as sentence-transformers Dense modules: an MLP head is two, the GELU in the first."""
+        from sentence_transformers.models import Dense
+
+        linears, out = projection_linears(self.projection), []
+        for i, linear in enumerate(linears):
+            dense = Dense(linear.in_features, linear.out_features, bias=linear.bias is not None,
+                          activation_function=nn.GELU() if i < len(linears) - 1 else nn.Identity())
+            dense.linear.load_state_dict(linear.state_dict())
+            out.append(dense)
+        return out
+
     @classmethod
     def load(cls, path: Path, settings: dict) -> "HFTextTower":
         """The tower `save` wrote to `path`, with the `settings` recorded beside it. The backbone is
         built by our code from config.json (never from the shipped remote code), then loaded strictly."""
         from tokenizers import Tokenizer
-        from transformers import AutoConfig, AutoModel
+        from transformers import AutoConfig
 
         try:
             from transformers.modeling_utils import no_init_weights
@@ -203,10 +236,12 @@ class HFTextTower(TextTower):
             from contextlib import nullcontext as no_init_weights
         try:
             raw_config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-            config = (base_config(raw_config) if str(raw_config.get("model_type", "")).startswith(TAIL_MODEL_TYPE_PREFIX)
+            model_type = str(raw_config.get("model_type", ""))
+            config = (base_config(raw_config) if model_type.startswith(TAIL_MODEL_TYPE_PREFIX)
+                      else config_from_dict(raw_config) if model_type in NON_AUTO
                       else AutoConfig.from_pretrained(str(path), local_files_only=True))
             with no_init_weights():  # every weight is loaded below: skip the random init (seconds for 250k-row vocabularies)
-                backbone = AutoModel.from_config(config)
+                backbone = model_from_config(config, headless=False)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"{path / 'config.json'} is not a usable transformers config ({exc})") from exc
         tail = getattr(backbone.config, TAIL_CONFIG_KEY, None)
@@ -216,8 +251,8 @@ class HFTextTower(TextTower):
             except (TypeError, KeyError, ValueError) as exc:
                 raise CheckpointError(f"{path / 'config.json'}: unusable {TAIL_CONFIG_KEY} {tail!r} ({exc})") from exc
         state = load_tensors(path / "model.safetensors")
-        if getattr(backbone, "pooler", None) is not None and not any(k.startswith("pooler.") for k in state):
-            backbone.pooler = None  # saved without BERT's pooler: mean/CLS pooling never uses it
+        if not any(k.startswith(HEAD_PREFIXES) for k in state):
+            without_head(backbone)  # saved without BERT's pooler / SigLIP's head: the tower pools and projects itself
         load_strict(backbone, state, path / "model.safetensors")
         try:
             tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
@@ -238,6 +273,7 @@ class HFTextTower(TextTower):
                 load_strict(linear, {k.removeprefix("linear."): v for k, v in dense.items()}, file)
         try:
             return cls(backbone.eval(), tokenizer, pooling=settings["pooling"], prefix=settings["prefix"],
-                       max_length=int(settings["max_length"]), padding=settings["padding"], projection=projection)
+                       max_length=int(settings["max_length"]), padding=settings["padding"], projection=projection,
+                       attention_mask=bool(settings.get("attention_mask", True)))
         except ValueError as exc:
             raise CheckpointError(f"{path / 'tokenizer.json'} does not fit the text model: {exc}") from exc

@@ -114,7 +114,7 @@ def cut_student(cfg: DistillConfig, recipe, base: HFTextTower, teacher, data: Di
     if teacher.embed_dim != student_text.output_dim:
         raise ValueError(f"student outputs {student_text.output_dim}-d but the teacher space is {teacher.embed_dim}-d")
     if cfg.freeze_embeddings:  # full rows and a factorized tail alike
-        student_text.backbone.embeddings.word_embeddings.requires_grad_(False)
+        student_text.backbone.get_input_embeddings().requires_grad_(False)
     return student_text, build_report
 
 
