@@ -123,7 +123,18 @@ FIGURES: dict[str, Callable[[], str]] = {
                                                                         _real("export_teacher")["text_int8_mb"]),
     "real_scale.int8_ms": lambda: "{:.0f} ms against the teacher's {:.0f} ms".format(
         _real_latency("student ONNX int8"), _real_latency("teacher ONNX int8")),
+    "real_scale.siglip": lambda: _real_summary(SIGLIP_REAL),
 }
+SIGLIP_REAL = "siglip-b16-multilingual"
+
+
+def _real_summary(teacher: str) -> str:
+    """One teacher's row of results/real_scale in a sentence: size, step, int8 file, query."""
+    d, e = _real("distill", teacher), _real("export_student", teacher)
+    return ("{:.1%} of the text parameters, {:.1f} s a step, int8 text {:.0f} MB (teacher {:.0f} MB), a query in {:.0f} ms "
+            "against the teacher's {:.0f} ms").format(
+        d["text_fraction"], d["seconds_per_step"], e["text_int8_mb"], _real("export_teacher", teacher)["text_int8_mb"],
+        _real_latency("student ONNX int8", teacher=teacher), _real_latency("teacher ONNX int8", teacher=teacher))
 
 
 def _real(stage: str, teacher: str = "xlmr-b32") -> dict:

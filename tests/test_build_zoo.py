@@ -34,6 +34,8 @@ def test_stale_teachers_and_students_are_rebuilt(session_home):
     assert not is_current("stale-student", "c1", "stale-teacher", log=said.append,
                           config={**recipe, "train_sources": ("emoji", "cldr", "cldr-keyword"), "gallery_weight": 1.0})
     assert "another default recipe (gallery_weight, train_sources changed)" in said[-1]
+    assert is_current("stale-student", "c1", "stale-teacher", log=said.append, config={**recipe, "select": "recall"})
+    assert not is_current("stale-student", "c1", "stale-teacher", log=said.append, config={**recipe, "select": "agreement"})
     from dataclasses import asdict
 
     from training.distill.config import default_train_config

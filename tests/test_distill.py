@@ -75,6 +75,7 @@ def test_help_shows_the_schedule_distillation_really_uses(tiny_teacher, small_co
     (["--loss", "dr=1,xx=2"], "unknown loss 'xx'; valid names: fd, ed, sd, mcl, dr"),
     (["--loss", "dr=one"], "malformed loss term"),
     (["--recipe", "tiny"], "unknown recipe 'tiny'; valid: half, quarter, custom"),
+    (["--select", "luck"], "--select must be one of recall, agreement, got 'luck'"),
 ])
 def test_bad_arguments_are_refused_before_work(tiny_teacher, small_corpus, capsys, monkeypatch, args, message):
     from training.distill import run as distill
@@ -86,6 +87,36 @@ def test_bad_arguments_are_refused_before_work(tiny_teacher, small_corpus, capsy
     base[i:i + 2] = []
     assert main(base + (["--recipe", "custom"] if "--recipe" not in args else []) + args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_agreement_selection_keeps_the_epoch_closest_to_the_teacher_on_val(tiny_teacher, small_corpus, capsys):
+    """`--select agreement`: every epoch logs the mean cosine S(x)·T(x) on the val captions of the
+    eval languages; the kept epoch is the one where it is highest, and the saved student has it."""
+    from training.distill.data import student_encoder
+    from training.distill.run import main, val_reference, val_score
+    from zoo import load_model
+
+    assert main(cli_args(small_corpus, ["--select", "agreement", "--epochs", "3", "--patience", "3",
+                                        "--name", "tiny-agree"])) == 0, capsys.readouterr().err
+    (log,) = (Path(os.environ["LINGUALENS_HOME"]) / "cache" / "runs").glob("tiny-agree-*/log.jsonl")
+    epochs = [e for e in map(json.loads, log.read_text().splitlines()) if e.get("event") == "epoch"]
+    assert len(epochs) == 3 and all(e["val_score"] == e["val_cosine"] and "val_t2i_R@10" in e for e in epochs)
+    student = load_model("tiny-agree")
+    dist = student.info.distillation
+    best = max(epochs, key=lambda e: e["val_cosine"])
+    assert dist["best_epoch"] == best["epoch"] and dist["val_score"] == pytest.approx(best["val_cosine"])
+    # the score by hand: the saved student's val captions against the teacher's
+    from training.distill.config import DistillConfig
+    from training.distill.data import prepare_data
+
+    teacher = load_model("tiny-teacher")
+    data = prepare_data(teacher, DistillConfig(**{k: v for k, v in dist["config"].items()
+                                                 if k in DistillConfig.__dataclass_fields__}), False)
+    texts, t = val_reference(teacher, data, list(LANGS))
+    s = student_encoder(student.text, data).encode_text(texts)
+    assert {r.split for r in data.records if r.caption in set(texts)} >= {"val"}
+    assert val_score(student.text, data, list(LANGS), (texts, t))[0] == pytest.approx(float(np.mean(np.sum(s * t, 1))), abs=1e-5)
+    assert val_score(student.text, data, list(LANGS), (texts, t))[0] == pytest.approx(best["val_cosine"], abs=1e-4)
 
 
 def test_unwritable_output_is_a_clear_error(tiny_teacher, small_corpus, monkeypatch, capsys):

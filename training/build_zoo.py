@@ -23,7 +23,7 @@ from core.paths import zoo_checkpoint
 from corpus.corpus import build_corpus, corpus_hash, default_corpus_path
 from zoo.checkpoint import is_checkpoint, read_config, read_info
 
-from .distill.config import DistillConfig, default_train_config, student_name
+from .distill.config import SETTINGS_ADDED, DistillConfig, default_train_config, student_name
 from .distill.run import run
 from .teacher_cache import checkpoint_key
 from .teachers import RECIPE_VERSION, TeacherConfig, build_teacher
@@ -52,7 +52,10 @@ def is_current(name: str, chash: str, teacher: str | None = None, log=print, con
         log(f"{name} was distilled from another version of {teacher}: rebuilding it")
         return False
     recorded = (info.distillation or {}).get("config") or {}
-    changed = sorted(k for k, v in (config or {}).items() if json.loads(json.dumps(v)) != recorded.get(k))
+    # a setting added later is absent from older records; those listed in SETTINGS_ADDED were added
+    # with a value that means what happened before they existed
+    changed = sorted(k for k, v in (config or {}).items()
+                     if json.loads(json.dumps(v)) != recorded.get(k, SETTINGS_ADDED.get(k)))
     want_train = train if train is not None else asdict(default_train_config())
     if (config is not None or train is not None) and (info.distillation or {}).get("train") not in (None, want_train):
         changed.append("schedule")

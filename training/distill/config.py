@@ -46,9 +46,19 @@ class DistillConfig:
     student_init: str = ""  # HF model dir to start the student from when the teacher's text tower is not HF
     passes_per_epoch: int = 4
     freeze_embeddings: bool = True  # the inherited word embeddings stay fixed (≈3x faster steps on CPU)
+    # which epoch is kept (and what patience waits on): "recall", val text→image R@10; "agreement",
+    # the mean cosine S(x)·T(x) on the val captions of the eval languages — no ground truth, so far
+    # less noise than a recall over a few hundred val concepts, and what a student that should
+    # behave like its teacher is for
+    select: str = "recall"
     eval_languages: tuple[str, ...] = EMOJI_LANGUAGES
     device: str = "auto"  # auto: CUDA when every rank can have its own GPU, else CPU
 
+
+# settings added after students were recorded, each with the value that means what was done before
+# it existed: an older record without one is read as having it (its other new settings, whose
+# defaults changed what a run does, still count as changed)
+SETTINGS_ADDED = {"select": "recall"}
 
 LOSS_CODE = ("training/losses/*.py", "training/distill/step.py")  # the code that defines what a run optimises
 

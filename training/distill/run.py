@@ -40,7 +40,7 @@ from ..losses.combine import CombinedLoss, parse_weights
 from ..memory import check_fits
 from ..student_card import student_card
 from ..students import Vocabulary, build_student, kept_layer_indices, vocabulary_texts
-from ..teacher_cache import teacher_key
+from ..teacher_cache import teacher_key, teacher_text_embeddings
 from ..trainer import TrainConfig, Trainer, concept_batches, seed_everything
 from .config import DistillConfig, default_train_config, distill_command, loss_code_version, resolve_recipe, student_name
 from .data import DistillData, prepare_data, student_encoder, teacher_encoder
@@ -81,13 +81,14 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     step = DistillStep(data, teacher, CombinedLoss(cfg.loss), device, hidden_weight=cfg.hidden_weight, rank=rank, world=world,
                        feature_weight=cfg.feature_weight, gallery_weight=cfg.gallery_weight)
     langs = [lang for lang in cfg.eval_languages if not cfg.languages or lang in cfg.languages]
+    reference = val_reference(teacher, data, langs) if cfg.select == "agreement" else None
 
     def batches(epoch: int) -> list[np.ndarray]:
         rng = np.random.default_rng([train_cfg.seed, epoch])
         return concept_batches(data.caption_rows, train_cfg.batch_size, cfg.passes_per_epoch, rng)
 
     def val(m) -> tuple[float, dict]:
-        return on_rank_zero(world, rank, lambda: val_score(m.module if world > 1 else m, data, langs))
+        return on_rank_zero(world, rank, lambda: val_score(m.module if world > 1 else m, data, langs, reference))
 
     trainer = Trainer(module, train_cfg, run_dir(cfg, train_cfg, teacher, data), batches, step, val,
                       progress=progress, rank=rank, world_size=world, on_progress=on_progress)
@@ -196,15 +197,39 @@ def student_base(teacher, cfg: DistillConfig) -> HFTextTower:
                        max_length=min(int(getattr(teacher.text, "max_length", 64) or 64), 128))
 
 
-def val_score(tower, data: DistillData, langs: list[str]) -> tuple[float, dict]:
-    """Validation text→image R@10 (emoji, or a user corpus's images) — the early-stopping score."""
-    kinds = ("emoji",) if any(r.kind == "emoji" for r in data.records) else ("user",)
-    rep = evaluate(student_encoder(tower, data), data.records, data.root, "val", languages=langs,
-                   kinds=kinds, with_vqa=False, with_clustering=False)
+SELECTIONS = ("recall", "agreement")
+
+
+def val_kinds(data: DistillData) -> tuple[str, ...]:
+    return ("emoji",) if any(r.kind == "emoji" for r in data.records) else ("user",)
+
+
+def val_reference(teacher, data: DistillData, langs: list[str]) -> tuple[list[str], np.ndarray]:
+    """The val captions of the eval languages and the teacher's embeddings of them: what the
+    agreement selection compares the student with. `data.records` hold no held-out language."""
+    kinds = val_kinds(data)
+    texts = sorted({r.caption for r in data.records if r.split == "val" and r.language in langs and r.kind in kinds})
+    if not texts:
+        raise ValueError("--select agreement needs val captions in the eval languages; there are none")
+    t = teacher_text_embeddings(teacher, texts, progress=False)
+    return texts, t / np.linalg.norm(t, axis=1, keepdims=True).clip(1e-12)
+
+
+def val_score(tower, data: DistillData, langs: list[str],
+              reference: tuple[list[str], np.ndarray] | None = None) -> tuple[float, dict]:
+    """Validation text→image R@10 (emoji, or a user corpus's images) — the early-stopping score —
+    or, given the teacher's `reference`, the mean cosine S(x)·T(x) on those texts (R@10 logged beside it)."""
+    encoder = student_encoder(tower, data)
+    rep = evaluate(encoder, data.records, data.root, "val", languages=langs,
+                   kinds=val_kinds(data), with_vqa=False, with_clustering=False)
     s = rep["summary"]
     key = next((k for k in (HEADLINE_KEY, summary_key("user")) if k in s and s[k] == s[k]), None)
     score = s[key] if key else float("nan")
-    return (score if score == score else -1.0), {"val_t2i_R@10": score}
+    if reference is None:
+        return (score if score == score else -1.0), {"val_t2i_R@10": score}
+    texts, t = reference
+    cosine = float(np.mean(np.sum(encoder.encode_text(texts) * t, axis=1)))
+    return cosine, {"val_t2i_R@10": score, "val_cosine": cosine}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfg, train_cfg = from_args(DistillConfig, args), from_args(TrainConfig, args)
     try:
+        if cfg.select not in SELECTIONS:
+            raise ValueError(f"--select must be one of {', '.join(SELECTIONS)}, got {cfg.select!r}")
         parse_weights(cfg.loss)
         resolve_recipe(cfg)
         start = time.perf_counter()
