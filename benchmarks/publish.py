@@ -124,16 +124,26 @@ FIGURES: dict[str, Callable[[], str]] = {
     "real_scale.int8_ms": lambda: "{:.0f} ms against the teacher's {:.0f} ms".format(
         _real_latency("student ONNX int8"), _real_latency("teacher ONNX int8")),
     "real_scale.siglip": lambda: _real_summary(SIGLIP_REAL),
+    "real_scale.largest_gb": lambda: "{:.1f} GB ({})".format(*_real_largest()),
 }
 SIGLIP_REAL = "siglip-b16-multilingual"
+
+
+def _real_largest(teacher: str = "xlmr-b32") -> tuple[float, str]:
+    """The stage a user runs alone with the highest peak memory (latency loads every variant at once: left out)."""
+    stages = {k: v for k, v in results("real_scale")["teachers"][teacher].items()
+              if isinstance(v, dict) and "peak_rss_mb" in v and k != "latency"}
+    name = max(stages, key=lambda k: stages[k]["peak_rss_mb"])
+    return stages[name]["peak_rss_mb"] / 1024, name.replace("_", " ")
 
 
 def _real_summary(teacher: str) -> str:
     """One teacher's row of results/real_scale in a sentence: size, step, int8 file, query."""
     d, e = _real("distill", teacher), _real("export_student", teacher)
-    return ("{:.1%} of the text parameters, {:.1f} s a step, int8 text {:.0f} MB (teacher {:.0f} MB), a query in {:.0f} ms "
-            "against the teacher's {:.0f} ms").format(
-        d["text_fraction"], d["seconds_per_step"], e["text_int8_mb"], _real("export_teacher", teacher)["text_int8_mb"],
+    return ("{:.1%} of the text parameters, {:.1f} s a step (the run peaks at {:.1f} GB), int8 text {:.0f} MB (teacher {:.0f} MB), "
+            "a query in {:.0f} ms against the teacher's {:.0f} ms").format(
+        d["text_fraction"], d["seconds_per_step"], d["peak_rss_mb"] / 1024, e["text_int8_mb"],
+        _real("export_teacher", teacher)["text_int8_mb"],
         _real_latency("student ONNX int8", teacher=teacher), _real_latency("teacher ONNX int8", teacher=teacher))
 
 

@@ -64,6 +64,12 @@ ENTRIES: tuple[ResultsEntry, ...] = (
                  "lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip exp-kw-drfd:lit-e5s-effl0-clip "
                  "exp-kw-drfdg:lit-e5s-effl0-clip",
                  ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
+    ResultsEntry("agreement_select", "a longer schedule kept by val agreement (8 epochs, --select agreement, no early "
+                 "stop) beside the default student (val, app gallery; same run, paired intervals)",
+                 "python -m training.distill --name agree-e8 --select agreement --epochs 8 --patience 8 && "
+                 "python -m benchmarks.agreement --split val --per-language 100 --stem agreement_select --pairs "
+                 "agree-e8:lit-e5s-effl0-clip lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip",
+                 ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
     ResultsEntry("agreement_curve", "the default CLIP half student's overlap and cosine with its teacher against "
                  "the distillation budget (val, app gallery; where the curve flattens)",
                  "python -m benchmarks.agreement_curve --epochs 1 2 4 8",

@@ -110,7 +110,8 @@ def _open_clip_hf_tokenizer(tower):
 
 def _hf_settings(t: HFTextTower) -> dict:
     return {"prefix": t.prefix, "max_length": t.max_length, "padding": t.padding, "pad_id": t.pad_id,
-            "vocab_size": int(t.backbone.config.vocab_size), "pooling": t.pooling, "inputs": ["input_ids", "attention_mask"]}
+            "vocab_size": int(t.backbone.config.vocab_size), "pooling": t.pooling,
+            "inputs": ["input_ids", "attention_mask"] if t.attention_mask else ["input_ids"]}  # torch.onnx drops an unread input
 
 
 def _open_clip_settings(t: OpenClipTextTower) -> dict:

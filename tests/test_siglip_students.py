@@ -38,6 +38,15 @@ def test_siglip_view_is_the_same_tower_on_the_same_tensors(siglip_folder):
     assert np.abs(embed(view, TEXTS) - model.encode_text(TEXTS)).max() < 1e-6
 
 
+def test_siglip2_text_towers_have_the_same_view(tmp_path):
+    from zoo import load_model
+
+    model = load_model(str(tiny_hf_clip_like("siglip2", tmp_path / "s2", layers=2)))
+    view = model.text.hf_view()
+    assert type(view.backbone).__name__ == "Siglip2TextModel" and view.pooling == "last"
+    assert np.abs(embed(view, TEXTS) - model.encode_text(TEXTS)).max() < 1e-6
+
+
 def test_clip_text_towers_have_no_view(tmp_path):
     from zoo import load_model
 
@@ -108,3 +117,33 @@ def test_siglip_teacher_distills_exports_and_serves(siglip_folder, tmp_path, mon
 
     assert build_index(["--images", str(images), "--out", str(tmp_path / "index"), "--model", "sig-half"]) == 0
     assert (tmp_path / "index").is_dir()
+
+
+def test_a_tokenizer_without_a_mask_gives_a_view_and_a_graph_without_one(siglip_folder, tmp_path):
+    """SigLIP's own tokenizer returns input ids only, and the model attends to the padding too:
+    the view, its student and the exported graph do the same."""
+    from export.onnx import export_model
+    from export.runtime import OnnxEncoder
+    from zoo import load_model
+
+    model = load_model(str(siglip_folder))
+    masked = model.encode_text(TEXTS)
+    model.text.tokenizer.model_input_names = ["input_ids"]
+    assert set(model.text.tokenize(TEXTS)) == {"input_ids"}
+    unmasked = model.encode_text(TEXTS)
+    assert np.abs(unmasked - masked).max() > 1e-3  # the padding is attended to: another function
+    view = model.text.hf_view()
+    assert view.attention_mask is False and view.settings()["attention_mask"] is False
+    assert np.abs(embed(view, TEXTS) - unmasked).max() < 1e-6
+    tokenizer_dir = tmp_path / "no-mask"
+    import shutil
+
+    shutil.copytree(siglip_folder, tokenizer_dir)
+    import json
+
+    config = json.loads((tokenizer_dir / "tokenizer_config.json").read_text())
+    (tokenizer_dir / "tokenizer_config.json").write_text(json.dumps({**config, "model_input_names": ["input_ids"]}))
+    out = export_model(str(tokenizer_dir), tmp_path / "onnx")  # parity ≤ 1e-4 enforced inside
+    onnx = OnnxEncoder(out)
+    assert onnx.text_inputs == ["input_ids"] == onnx.config["text"]["inputs"]
+    assert np.abs(onnx.encode_text(TEXTS) - unmasked).max() < 1e-4
