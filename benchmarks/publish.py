@@ -61,8 +61,8 @@ def ci(v: dict, digits: int = 2) -> str:
 
 
 # -- figures ---------------------------------------------------------------------------------------
-def _agreement(kind: str, gallery: str = "app", group: str = "all", model: str = STUDENT) -> dict:
-    return results("agreement")["reports"][model]["results"][gallery][kind]["groups"][model][group]
+def _agreement(kind: str, gallery: str = "app", group: str = "all", model: str = STUDENT, stem: str = "agreement") -> dict:
+    return results(stem)["reports"][model]["results"][gallery][kind]["groups"][model][group]
 
 
 def _speed_median(variant: str, threads: int = 1) -> float:
@@ -97,6 +97,8 @@ FIGURES: dict[str, Callable[[], str]] = {
     "agreement.keywords.cosine": lambda: f"{_agreement('keywords')['cosine']['value']:.2f}",
     "agreement.names.ratio": lambda: ci(_agreement("names")["ratio"]),
     "agreement.names.overlap": lambda: f"{_agreement('names')['overlap@10']['value']:.2f}",
+    "agreement_select.keywords": lambda: "{:.2f} → {:.2f}".format(
+        *(_agreement("keywords", model=m, stem="agreement_select")["overlap@10"]["value"] for m in (STUDENT, "agree-e8"))),
     "speed.student_int8_ms": lambda: f"{_speed_median('student ONNX int8'):.1f} ms",
     "speed.teacher_pytorch_ms": lambda: f"{_speed_median('teacher PyTorch'):.1f} ms",
     "speed.int8_size": lambda: f"{results('speed')['sizes']['student']['text.int8.onnx'] / 1e6:.0f} MB",
