@@ -24,8 +24,9 @@ from evaluation.agreement import DEFAULT_PER_LANGUAGE, evaluate_agreement
 from evaluation.agreement_report import agreement_markdown
 from evaluation.run import MemoEncoder
 from zoo import load_model
+from zoo.info import info_of
 
-from .common import machine, write_results
+from .common import machine, table, write_results
 
 DEFAULT_PAIRS = [(constants.student_name(family, "half", loss), constants.teacher_name(family))
                  for family in constants.FAMILIES for loss in constants.DEFAULT_LOSSES]
@@ -69,6 +70,36 @@ def choose(reports: dict[str, dict], gallery: str = "app", kind: str = "keywords
     return best
 
 
+RECIPE_KEYS = (("feature_weight", "feature w"), ("gallery_weight", "gallery w"), ("select", "kept by"))
+
+
+def recipe_table(students: list[str]) -> tuple[list[dict], list[str]]:
+    """What each compared student was distilled with, from its own record: the settings a recipe
+    choice varies, the epoch kept, its val score, and the val cosine after every epoch (when the
+    student recorded its history) — so a table of variants shows the curve behind the choice."""
+    rows = []
+    for student in students:
+        dist = info_of(load_model(student)).distillation or {}
+        config, train = dist.get("config") or {}, dist.get("train") or {}
+        history = dist.get("history") or []
+        rows.append({"student": student, **{k: config.get(k, "recall" if k == "select" else None) for k, _ in RECIPE_KEYS},
+                     "lr": train.get("lr"), "epochs": train.get("epochs"), "best_epoch": dist.get("best_epoch"),
+                     "val_score": dist.get("val_score"), "seconds": dist.get("seconds"), "command": dist.get("command"),
+                     "val_cosine": [h.get("val_cosine") for h in history]})
+
+    def num(v, spec):
+        return "–" if v is None else format(v, spec)
+
+    lines = table(["student", *(label for _, label in RECIPE_KEYS), "lr", "epochs", "kept epoch", "val score",
+                   "val cosine by epoch", "distill s"],
+                  [[f"`{r['student']}`", *(num(r[k], "g") if k != "select" else r[k] for k, _ in RECIPE_KEYS),
+                    num(r["lr"], "g"), r["epochs"], r["best_epoch"], num(r["val_score"], ".4f"),
+                    " ".join(num(c, ".3f") for c in r["val_cosine"]) or "not recorded", num(r["seconds"], ".0f")]
+                   for r in rows])
+    lines += ["", "Commands: " + "; ".join(f"`{r['command']}`" for r in rows if r["command"]), ""]
+    return rows, lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.agreement", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -91,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         + ("" if args.per_language == DEFAULT_PER_LANGUAGE else f" --per-language {args.per_language}")
     lines = [f"# Agreement with the teacher ({args.split} split)", "",
              f"Reproduce: `{cmd}` (2 cores: {', '.join(f'{n} {s:.0f} s' for n, s in seconds.items())}).", ""]
+    recipes = []
     if args.split == "val" and len(reports) > 1:
+        recipes, recipe_lines = recipe_table(list(reports))
+        lines += ["## Recipes compared", "", "*val score*: what kept the epoch (val R@10 on names, or the mean val "
+                  "cosine S(x)·T(x) when kept by agreement).", "", *recipe_lines]
         scores = {s: choice_score(r, s) for s, r in reports.items()}
         lines += ["Choice score (mean keyword overlap@10 on the app gallery over trained and dev held-out languages; "
                   "the test held-out group is not read): " + ", ".join(f"`{s}` {v:.3f}" for s, v in scores.items())
@@ -99,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     for student, rep in reports.items():
         lines += agreement_markdown(rep, student)
     lines += [f"Machine: {machine()['cores']} cores, {machine()['cpu']}."]
-    write_results(stem, {"machine": machine(), "seconds": seconds, "reports": reports}, "\n".join(lines) + "\n")
+    write_results(stem, {"machine": machine(), "seconds": seconds, "recipes": recipes, "reports": reports}, "\n".join(lines) + "\n")
     print("\n".join(lines[:60]))
     return 0
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from core import constants
 from core.languages import choosable_languages
-from corpus.corpus import default_corpus_path, load_corpus
+from corpus.corpus import corpus_hash, default_corpus_path, load_corpus
 from evaluation.report import save_figure
+from training.build_zoo import is_current
 from training.distill.config import DistillConfig, default_train_config
 from training.distill.run import run as distill
 from zoo import load_model
@@ -44,12 +45,10 @@ def student_for(epochs: int, progress: bool = True) -> str:
         load_model(default)  # a clear error when the default zoo has not been built
         return default
     name = f"curve-e{epochs}"
-    try:
-        recorded = info_of(load_model(name)).distillation
-        if recorded.get("train", {}).get("epochs") == epochs:
-            return name
-    except (FileNotFoundError, KeyError, ValueError):
-        pass
+    # reused only when made by today's default recipe at this budget, from the teacher and corpus now here
+    if is_current(name, corpus_hash(), constants.teacher_name("clip"), log=lambda m: None,
+                  config=asdict(DistillConfig(name=name)), train=asdict(train)):
+        return name
     distill(DistillConfig(name=name), train, progress=progress,
             command=f"python -m training.distill --name {name} --epochs {epochs}")
     return name
@@ -59,8 +58,8 @@ def curve_rows(reports: dict[str, dict], epochs_of: dict[str, int]) -> list[dict
     rows = []
     for student, rep in reports.items():
         dist = info_of(load_model(student)).distillation
-        # best_epoch: the checkpoint kept (best val R@10 on names, the default rule); with patience
-        # epochs without a gain, a long budget can stop early
+        # best_epoch: the checkpoint kept by the student's own selection rule (`select`); after
+        # `patience` epochs without a gain, a long budget can stop early
         row = {"student": student, "epochs": epochs_of[student], "train_seconds": dist.get("seconds"),
                "best_epoch": dist.get("best_epoch"), "patience": (dist.get("train") or {}).get("patience")}
         for kind in KINDS:
@@ -124,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
              f"Reproduce: `{cmd}`. Default CLIP half student's recipe (`{constants.student_name('clip')}` is the "
              f"{default_train_config().epochs}-epoch point); each budget stretches the default schedule. Queries "
              "ranked over the app's gallery (every corpus image); 95% paired bootstrap intervals over val concepts. "
-             "The test held-out group is not measured here. *Kept epoch*: the checkpoint distillation keeps (best val "
-             "R@10 on names; it stops after `patience` epochs without a gain), so a budget can end before its last "
-             "epoch.", "",
+             "The test held-out group is not measured here. *Kept epoch*: the checkpoint distillation keeps (by the "
+             f"default rule, `--select {DistillConfig.select}`; it stops after `patience` epochs without a gain), so a "
+             "budget can end before its last epoch.", "",
              "![overlap and cosine against epochs](agreement_curve.png)", ""]
     for kind in KINDS:
         lines += [f"## {kind}", ""]

@@ -97,6 +97,8 @@ FIGURES: dict[str, Callable[[], str]] = {
     "agreement.keywords.cosine": lambda: f"{_agreement('keywords')['cosine']['value']:.2f}",
     "agreement.names.ratio": lambda: ci(_agreement("names")["ratio"]),
     "agreement.names.overlap": lambda: f"{_agreement('names')['overlap@10']['value']:.2f}",
+    "agreement.held_out.overlap": lambda: "{:.2f} on names, {:.2f} on keywords".format(
+        *(_agreement(kind, group="held-out")["overlap@10"]["value"] for kind in ("names", "keywords"))),
     "agreement_select.keywords": lambda: "{:.2f} → {:.2f}".format(
         *(_agreement("keywords", model=m, stem="agreement_select")["overlap@10"]["value"] for m in (STUDENT, "agree-e8"))),
     "speed.student_int8_ms": lambda: f"{_speed_median('student ONNX int8'):.1f} ms",
@@ -109,6 +111,7 @@ FIGURES: dict[str, Callable[[], str]] = {
     "app_load.one_ms": lambda: f"{_app_load_run('ONNX int8', 'one')['p50']:.0f} ms",
     "app_load.models_ms": lambda: f"{_app_load_run('ONNX int8', 'one')['models_ms']['p50']:.0f} ms",
     "app_load.p95": lambda: f"{_app_load_run('ONNX int8')['p95'] / 1000:.2f} s",
+    "agreement_mix.keywords": lambda: _mix("keywords"),
     "agreement_curve.keywords": lambda: _curve("keywords"),
     "agreement_curve.names": lambda: _curve("names"),
     "web.first_mb": lambda: f"{results('web')['first_visit']['bytes'] / 1e6:.0f} MB",
@@ -164,6 +167,18 @@ def _curve(kind: str, group: str = "trained") -> str:
         kept = f" (kept epoch {r['best_epoch']})" if r.get("best_epoch") not in (None, r["epochs"]) else ""
         parts.append(f"{r['epochs']} epoch{'s' if r['epochs'] > 1 else ''}{kept} "
                      f"{r[f'{kind}/{group}/overlap@10']['value']:.2f}")
+    return " · ".join(parts)
+
+
+def _mix(kind: str = "keywords", group: str = "trained") -> str:
+    """Overlap@10 with the teacher per feature-term weight on val (agreement_mix), e.g.
+    'weight 1 0.42 · 4 0.47 · …', the previous default first."""
+    data = results("agreement_mix")
+    parts = []
+    for r in data["recipes"]:
+        value = _agreement(kind, group=group, model=r["student"], stem="agreement_mix")["overlap@10"]["value"]
+        label = "previous default" if r["student"] == STUDENT else f"weight {r['feature_weight']:g}"
+        parts.append(f"{label} {value:.2f}")
     return " · ".join(parts)
 
 

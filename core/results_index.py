@@ -70,6 +70,13 @@ ENTRIES: tuple[ResultsEntry, ...] = (
                  "python -m benchmarks.agreement --split val --per-language 100 --stem agreement_select --pairs "
                  "agree-e8:lit-e5s-effl0-clip lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip",
                  ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
+    ResultsEntry("agreement_mix", "the feature term's weight (1, 4, 16, 64) at learning rate 6e-4, 4 epochs kept by "
+                 "val agreement, beside the previous default (val, app gallery; same run, paired intervals; each "
+                 "student's distill command is in the file)",
+                 "python -m benchmarks.agreement --split val --stem agreement_mix --per-language 100 --pairs "
+                 "lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip p-lr6:lit-e5s-effl0-clip p-lr6-fw4:lit-e5s-effl0-clip "
+                 "p-lr6-fw16:lit-e5s-effl0-clip p-lr6-fw64:lit-e5s-effl0-clip",
+                 ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
     ResultsEntry("agreement_curve", "the default CLIP half student's overlap and cosine with its teacher against "
                  "the distillation budget (val, app gallery; where the curve flattens)",
                  "python -m benchmarks.agreement_curve --epochs 1 2 4 8",

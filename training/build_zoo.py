@@ -5,8 +5,9 @@
 (ONNX exports are `python -m export.onnx --model NAME --int8`; the app runs them after this.)
 
 Each step is skipped when its output already exists, so this is also what `python app.py`
-runs on a fresh checkout. Measured on 2 cores: ≈15 s corpus, ≈4 min for the first teacher
-(one-time feature cache), ≈1 min for the second, ≈2–3 min per student.
+runs on a fresh checkout. Seen on 2 cores: ≈15 s corpus, ≈3–4 min for the first teacher
+(one-time feature cache), ≈1 min for the second, ≈13 min per student (8 epochs of ≈70 s of steps
+and a val score each; the first student also fills the teacher cache for its training text).
 """
 from __future__ import annotations
 

@@ -98,6 +98,8 @@ def run(cfg: DistillConfig, train_cfg: TrainConfig, progress: bool = True, comma
     if rank == 0:
         training = {"config": asdict(cfg), "train": asdict(train_cfg), "student": build_report, "loss_code": loss_code_version(),
                     "best_epoch": trainer.best_epoch, "val_score": trainer.best_score,
+                    # every epoch's val figures: the curve a recipe choice reads (results/agreement_mix.md)
+                    "history": [{k: r[k] for k in HISTORY_KEYS if k in r} for r in trainer.history],
                     "seconds": round(time.perf_counter() - started, 1), "world_size": world, "device": str(device)}
         save_student(cfg, student_text, teacher, data, training, dest, progress, command)
     barrier(world)  # the other ranks wait while rank 0 evaluates and saves, then all leave together
@@ -198,6 +200,7 @@ def student_base(teacher, cfg: DistillConfig) -> HFTextTower:
 
 
 SELECTIONS = ("recall", "agreement")
+HISTORY_KEYS = ("epoch", "step", "train_loss", "lr", "val_score", "val_t2i_R@10", "val_cosine", "train_seconds")
 
 
 def val_kinds(data: DistillData) -> tuple[str, ...]:
@@ -205,12 +208,20 @@ def val_kinds(data: DistillData) -> tuple[str, ...]:
 
 
 def val_reference(teacher, data: DistillData, langs: list[str]) -> tuple[list[str], np.ndarray]:
-    """The val captions of the eval languages and the teacher's embeddings of them: what the
-    agreement selection compares the student with. `data.records` hold no held-out language."""
+    """The val captions the recall score reads (eval languages, the val kinds) and the teacher's
+    embeddings of them: what the agreement selection compares the student with. A corpus without
+    such captions (a user manifest in other languages, a tiny corpus whose val split has only
+    flags) falls back to its other val captions. `data.records` hold no held-out language."""
     kinds = val_kinds(data)
-    texts = sorted({r.caption for r in data.records if r.split == "val" and r.language in langs and r.kind in kinds})
+    val = [r for r in data.records if r.split == "val" and r.kind not in ("photo", TEXT_ONLY)]
+    texts = next((found for found in (
+        sorted({r.caption for r in val if r.language in langs and r.kind in kinds}),
+        sorted({r.caption for r in val if r.kind in kinds}),
+        sorted({r.caption for r in val if r.language in langs}),
+        sorted({r.caption for r in val})) if found), [])
     if not texts:
-        raise ValueError("--select agreement needs val captions in the eval languages; there are none")
+        raise ValueError("--select agreement needs val captions and the corpus has none (a manifest whose rows "
+                         "are all 'train' is split by concept for you)")
     t = teacher_text_embeddings(teacher, texts, progress=False)
     return texts, t / np.linalg.norm(t, axis=1, keepdims=True).clip(1e-12)
 
