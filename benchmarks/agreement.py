@@ -23,6 +23,7 @@ from corpus.corpus import default_corpus_path, load_corpus, load_keywords
 from evaluation.agreement import DEFAULT_PER_LANGUAGE, evaluate_agreement
 from evaluation.agreement_report import agreement_markdown
 from evaluation.run import MemoEncoder
+from training.distill.config import SETTINGS_ADDED
 from zoo import load_model
 from zoo.info import info_of
 
@@ -82,7 +83,7 @@ def recipe_table(students: list[str]) -> tuple[list[dict], list[str]]:
         dist = info_of(load_model(student)).distillation or {}
         config, train = dist.get("config") or {}, dist.get("train") or {}
         history = dist.get("history") or []
-        rows.append({"student": student, **{k: config.get(k, "recall" if k == "select" else None) for k, _ in RECIPE_KEYS},
+        rows.append({"student": student, **{k: config.get(k, SETTINGS_ADDED.get(k)) for k, _ in RECIPE_KEYS},
                      "lr": train.get("lr"), "epochs": train.get("epochs"), "best_epoch": dist.get("best_epoch"),
                      "val_score": dist.get("val_score"), "seconds": dist.get("seconds"), "command": dist.get("command"),
                      "val_cosine": [h.get("val_cosine") for h in history]})

@@ -34,7 +34,7 @@ class DistillConfig:
     # The agreement terms: the student replicates T(x) on every row and the teacher's ranking of every
     # training image. Both were chosen on val over the app's gallery (results/agreement_val.md); the
     # feature term's weight then on val agreement, weights 1, 4, 16, 64 (results/agreement_mix.md): the
-    # heavier it weighs against the objective, the closer S(x) came to T(x), at the same val recall.
+    # heavier it weighs against the objective, the closer S(x) came to T(x), at about the same val recall.
     feature_weight: float = 64.0  # > 0: add FD's S(x)→T(x) cosine term on every training row (the agreement term)
     gallery_weight: float = 1.0  # > 0: add DR's text→image KL over every training image (not only the batch's), every row
     hidden_weight: float = 0.0  # > 0: add a MiniLM-style last-layer relation term (teacher forward every step)
