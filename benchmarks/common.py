@@ -12,10 +12,11 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 def write_results(stem: str, data: dict, markdown: str, out: Path = RESULTS) -> Path:
     """Write `stem`.json and .md; both record how and from which code they were made, so a later
-    check can tell when the code they measure has moved on (`core.results_index.status`)."""
+    check can tell when the code they measure has moved on (`core.results_index.status`). The JSON
+    is compact: the .md is what people read, and indenting per-language tables doubles their size."""
     out.mkdir(parents=True, exist_ok=True)
     made = provenance(stem)
-    atomic_write_json(out / f"{stem}.json", {**data, "provenance": made})
+    atomic_write_json(out / f"{stem}.json", {**data, "provenance": made}, compact=True)
     atomic_write_text(out / f"{stem}.md", markdown.rstrip("\n") + f"\n\nMade by `{made['command']}` at commit "
                       f"{made['commit']}, {made['written']}.\n")
     return out / f"{stem}.md"

@@ -72,8 +72,11 @@ def atomic_write_text(path: Path | str, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_json(path: Path | str, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+def atomic_write_json(path: Path | str, obj: Any, compact: bool = False) -> None:
+    """Indented by default; `compact` for machine-read data (a results file with per-language
+    intervals for several models is 2.4x larger indented)."""
+    layout = {"separators": (",", ":")} if compact else {"indent": 2}
+    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, sort_keys=True, **layout) + "\n")
 
 
 @contextmanager

@@ -79,6 +79,14 @@ def test_write_results_records_provenance(tmp_path: Path):
     assert "benchmarks/speed.py" in data["provenance"]["code"]
     assert data["provenance"]["command"].startswith("python")
     assert (tmp_path / "speed.md").read_text().startswith("# table\n\nMade by `python")
+    assert (tmp_path / "speed.json").read_text().count("\n") == 1  # compact: the .md is the readable view
+
+
+def test_results_files_stay_small_enough_for_git():
+    """A results file is committed: one over 5 MB (several students' per-language intervals,
+    indented) belongs in a cache, not in the repository."""
+    big = {p.name: p.stat().st_size for p in (ROOT / "results").iterdir() if p.stat().st_size > 5_000_000}
+    assert not big, f"results files over 5 MB: {big}"
 
 
 def test_jobs_report_their_progress_units(tmp_path: Path, monkeypatch):
