@@ -65,14 +65,20 @@ ENTRIES: tuple[ResultsEntry, ...] = (
                  "exp-kw-drfdg:lit-e5s-effl0-clip",
                  ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
     ResultsEntry("agreement_select", "a longer schedule kept by val agreement (8 epochs, --select agreement, no early "
-                 "stop) beside the default student (val, app gallery; same run, paired intervals)",
-                 "python -m training.distill --name agree-e8 --select agreement --epochs 8 --patience 8 && "
+                 "stop) beside the default student of the time (4 epochs at 2e-4, feature weight 1, kept by recall); val, app "
+                 "gallery, same run, paired intervals",
+                 "python -m training.distill --name agree-e8 --select agreement --epochs 8 --patience 8 --lr 2e-4 "
+                 "--feature-weight 1 && "
                  "python -m benchmarks.agreement --split val --per-language 100 --stem agreement_select --pairs "
                  "agree-e8:lit-e5s-effl0-clip lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip",
                  ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
     ResultsEntry("agreement_mix", "the feature term's weight (1, 4, 16, 64) at learning rate 6e-4, 4 epochs kept by "
-                 "val agreement, beside the previous default (val, app gallery; same run, paired intervals; each "
-                 "student's distill command is in the file)",
+                 "val agreement, beside the default student of the time (4 epochs at 2e-4, feature weight 1, kept by "
+                 "recall: today `--epochs 4 --lr 2e-4 --feature-weight 1 --select recall`); val, app gallery, same run, "
+                 "paired intervals",
+                 "python -m training.distill --name p-lr6 --select agreement --epochs 4 --patience 4 --lr 6e-4 "
+                 "--feature-weight 1 && for w in 4 16 64; do python -m training.distill --name p-lr6-fw$w --select "
+                 "agreement --epochs 4 --patience 4 --lr 6e-4 --feature-weight $w; done && "
                  "python -m benchmarks.agreement --split val --stem agreement_mix --per-language 100 --pairs "
                  "lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip p-lr6:lit-e5s-effl0-clip p-lr6-fw4:lit-e5s-effl0-clip "
                  "p-lr6-fw16:lit-e5s-effl0-clip p-lr6-fw64:lit-e5s-effl0-clip",
