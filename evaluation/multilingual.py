@@ -165,6 +165,7 @@ def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: P
 
     # resampled per-language headline values, for groups and ratios: name -> lang -> [n_boot]
     samples: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+    isamples: dict[str, dict[str, np.ndarray]] = defaultdict(dict)  # the same for image→text
     per_model: dict[str, dict] = {}
     n_c = len(qs.concepts)
     for name, h in hits.items():
@@ -179,22 +180,30 @@ def evaluate_multilingual(models: dict[str, Any], records: list[Record], root: P
                 if metric == HEADLINE:
                     samples[name][lang] = s
                 ivals, iconcepts = h.i2t[lang][0][metric], h.i2t[lang][1]
-                entry["i2t"][metric] = estimate(ivals.mean(), resampled_means(*per_concept(ivals, iconcepts, n_c), weights))
+                si = resampled_means(*per_concept(ivals, iconcepts, n_c), weights)
+                entry["i2t"][metric] = estimate(ivals.mean(), si)
+                if metric == HEADLINE:
+                    isamples[name][lang] = si
             table[lang] = entry
         per_model[name] = table
 
     group_samples: dict[str, dict[str, np.ndarray]] = {}
 
     def group_summary(name: str, members: list[str], label: str = "") -> dict:
-        point = float(np.mean([per_model[name][lang]["t2i"][HEADLINE]["value"] for lang in members]))
-        s = np.nanmean(np.stack([samples[name][lang] for lang in members]), axis=0)
-        out = {"languages": len(members), HEADLINE: estimate(point, s)}
-        if keep_samples and label:
-            group_samples.setdefault(name, {})[label] = s
-        if reference and name != reference:
-            ref_point = float(np.mean([per_model[reference][lang]["t2i"][HEADLINE]["value"] for lang in members]))
-            ref_s = np.nanmean(np.stack([samples[reference][lang] for lang in members]), axis=0)
-            out["ratio"] = estimate(point / ref_point if ref_point > 0 else float("nan"), ratio_samples(s, ref_s))
+        """The group's mean R@10 text→image (`R@10`, `ratio`) and image→text (`i2t R@10`, `i2t ratio`),
+        each with its interval; the ratios against `reference` from the same concept resamples."""
+        out: dict = {"languages": len(members)}
+        for key, direction, draws in ((HEADLINE, "t2i", samples), (f"i2t {HEADLINE}", "i2t", isamples)):
+            point = float(np.mean([per_model[name][lang][direction][HEADLINE]["value"] for lang in members]))
+            s = np.nanmean(np.stack([draws[name][lang] for lang in members]), axis=0)
+            out[key] = estimate(point, s)
+            if keep_samples and label and direction == "t2i":
+                group_samples.setdefault(name, {})[label] = s
+            if reference and name != reference:
+                ref_point = float(np.mean([per_model[reference][lang][direction][HEADLINE]["value"] for lang in members]))
+                ref_s = np.nanmean(np.stack([draws[reference][lang] for lang in members]), axis=0)
+                out["ratio" if direction == "t2i" else "i2t ratio"] = estimate(
+                    point / ref_point if ref_point > 0 else float("nan"), ratio_samples(s, ref_s))
         return out
 
     report: dict = {

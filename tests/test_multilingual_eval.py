@@ -97,6 +97,14 @@ def test_evaluation_by_hand():
     assert rep["per_model"]["student"]["th"]["i2t"]["R@1"]["value"] == 1.0  # each image still finds its name first
     assert rep["ratios"]["student"]["en"] == {"value": 1.0, "lo": 1.0, "hi": 1.0}
     assert rep["groups"]["student"]["held-out"]["languages"] == 1
+    # groups carry image→text beside text→image: the members' mean, and its ratio to the reference
+    for model in ("student", "teacher"):
+        pm = rep["per_model"][model]
+        assert rep["groups"][model]["all"]["i2t R@10"]["value"] == pytest.approx(
+            np.mean([pm[lang]["i2t"]["R@10"]["value"] for lang in ("en", "th", "yo")]))
+    assert rep["groups"]["student"]["all"]["i2t ratio"]["value"] == pytest.approx(
+        rep["groups"]["student"]["all"]["i2t R@10"]["value"] / rep["groups"]["teacher"]["all"]["i2t R@10"]["value"])
+    assert "i2t ratio" not in rep["groups"]["teacher"]["all"]  # the reference has no ratio to itself
     assert rep["worst"]["student"][0] in {"en", "th", "yo"}
     # a language with no test query is not scored: absent, never 0 or 1
     assert "fr" not in rep["per_model"]["student"]

@@ -95,8 +95,48 @@ def test_markdown_has_one_row_per_objective_with_intervals():
     # rows made before the consistency and agreement columns existed show a dash, not a number
     consistency_rows = [line for line in extra.splitlines() if line.startswith("| lit-e5s-effl0-clip | ")
                         and line.split(" | ")[1] in levels]
-    assert len(consistency_rows) == 6 and consistency_rows[0].endswith("| – | – | – | – / – | – | – |")
-    assert "--seeds 0 1 2" in md and "held-out" in md
+    assert len(consistency_rows) == 6 and consistency_rows[0].endswith("| – | – | – | – | – / – | – / – | – | – | – | – |")
+    assert "--seeds 0 1 2" in md and "| dev held-out | held-out | outside XLM-R | image→text ratio, all |" in md
+
+
+def test_each_objective_is_the_formulation_alone_and_agreement_is_its_own_row():
+    from dataclasses import asdict
+
+    from training.distill.config import DistillConfig
+    from training.study import OBJECTIVES, arm_config, formulations
+
+    pure = arm_config("dr", "lit-e5s-effl0-clip")
+    assert (pure.loss, pure.feature_weight, pure.gallery_weight) == ("dr", 0.0, 0.0)
+    # "dr+agreement" is the default DR student's config, "ed" the default ED student's
+    assert asdict(arm_config("dr+agreement", "lit-e5s-effl0-clip")) == asdict(DistillConfig(teacher="lit-e5s-effl0-clip"))
+    assert asdict(arm_config("ed", "lit-e5s-effl0-clip")) == asdict(DistillConfig(teacher="lit-e5s-effl0-clip", loss="ed"))
+    assert arm_config("dr=1,ed=0.5", "t").feature_weight == 0.0 and arm_config("fd", "t", passes_per_epoch=2).passes_per_epoch == 2
+    assert formulations(OBJECTIVES) == ["dr", "fd", "ed", "sd", "mcl", "dr=1,ed=0.5"]
+
+
+def test_agreement_defaults_follow_the_objective():
+    from training.distill.config import DistillConfig
+
+    assert (DistillConfig().feature_weight, DistillConfig().gallery_weight) == (64.0, 1.0)
+    # ED aims at the teacher's English embedding: a 64x pull towards T(x) would overwrite it
+    assert (DistillConfig(loss="ed").feature_weight, DistillConfig(loss="ed").gallery_weight) == (0.0, 0.0)
+    assert DistillConfig(loss="dr=1,ed=0.5").feature_weight == 64.0  # a mix with a T(x) objective keeps them
+    assert DistillConfig(loss="ed", feature_weight=2.0).feature_weight == 2.0  # said explicitly: kept
+    assert DistillConfig(loss="dr", gallery_weight=0.0).gallery_weight == 0.0
+
+
+def test_claims_compare_formulations_and_say_what_the_agreement_terms_buy():
+    levels = {"dr+agreement": 0.99, "dr": 0.93, "ed": 0.90, "fd": 0.80}
+    vqa = {"dr+agreement": 0.30, "dr": 0.30, "ed": 0.40, "fd": 0.20}
+    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002))))
+    # DR is best among the paper's formulations although the default row retrieves more
+    assert '"DR best for retrieval" **holds**' in text and "Highest point estimate: `dr` (0.930)" in text
+    assert "against DR alone, retrieval: +0.060 [" in text and "→ **higher**" in text
+    assert "no objective retrieves better than `dr+agreement` by intervals; the default stays." in text
+    # an objective above the default by intervals says the default should move
+    levels["fd"] = 1.05
+    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002))))
+    assert "`fd` retrieves better than `dr+agreement` by intervals, so the default should move" in text
 
 
 def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
@@ -151,13 +191,15 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
         run_grid("small", families=("clip",), objectives=("dr", "ed"), seeds=(0, 1), out=tmp_path, progress=False,
                  log=lambda m: None, n_boot=50)
     assert rebuilt == [("study-small-lit-e5s-effl0-clip-half-dr-s0", 0)]
-    # at the default budget, seed 0, the DR and ED rows are the default students themselves
+    # at the default budget, seed 0, the DR-with-agreement and ED rows are the default students themselves;
+    # DR alone is a study student of its own, never confused with the default
     rebuilt.clear()
-    for objective in ("dr", "ed", "fd"):
+    for objective in ("dr+agreement", "ed", "fd", "dr"):
         with pytest.raises(KeyboardInterrupt):
             run_grid("full", families=("clip",), objectives=(objective,), seeds=(0,), out=tmp_path / "full",
                      progress=False, log=lambda m: None, n_boot=50)
-    assert rebuilt == [("", 0), ("", 0), ("study-full-lit-e5s-effl0-clip-half-fd-s0", 0)]  # "": the default name
+    assert rebuilt == [("", 0), ("", 0), ("study-full-lit-e5s-effl0-clip-half-fd-s0", 0),
+                       ("study-full-lit-e5s-effl0-clip-half-dr-s0", 0)]  # "": the default name
 
 
 def test_a_stopped_grid_says_it_is_partial():

@@ -1,7 +1,8 @@
 """python -m training.study [--budget small|full] [--seeds 0 1 2] — the paper's comparison, on the embedded corpus.
 
-Grid: teacher family {clip, siglip} x objective {FD, ED, SD, MCL, DR, DR+ED} x seed, recipe
-`half`. Every student is scored on the ~100-language evaluation (test split, one gallery of
+Grid: teacher family {clip, siglip} x objective {DR+agreement, DR, FD, ED, SD, MCL, DR+ED} x seed,
+recipe `half`. Each formulation runs alone, as the paper defines it; DR+agreement adds the default
+recipe's agreement terms and is the default student's recipe. Every student is scored on the ~100-language evaluation (test split, one gallery of
 every test image) beside its teacher, plus the suite's VQA and cost, and `results/study.md`
 (+ study.json, study.png) says which of the paper's claims hold.
 
@@ -13,7 +14,7 @@ excludes 0 against it, and is a "tie" otherwise. VQA has per-seed accuracies onl
 comparisons use a paired t interval over seeds.
 
 Budgets: `full` (the default, and the only one that is the study) uses the default distillation
-schedule and recipe, so its DR row at seed 0 *is* the default student; `small` (1 epoch of 2 passes)
+schedule and recipe, so its DR+agreement and ED rows at seed 0 *are* the default students; `small` (1 epoch of 2 passes)
 is a quick mode, labelled as such. Every student is reused only when everything that defines its
 run matches (corpus, teacher version, recipe, objective, schedule, seed, loss code) and rebuilt
 otherwise; a stopped study resumes where it stopped. Measured times are written into the report.
@@ -46,19 +47,39 @@ from zoo import load_model
 from .build_zoo import build_default_zoo, is_current
 from .distill.config import DistillConfig, default_train_config, loss_code_version, student_name
 from .distill.run import run
+from .losses.combine import parse_weights
 
 FAMILIES = ("clip", "siglip")
-OBJECTIVES = ("dr", "fd", "ed", "sd", "mcl", "dr=1,ed=0.5")  # DR first: at seed 0 it is the default student
+# An objective alone is the paper's formulation: no agreement terms (feature and gallery weight 0).
+# `<loss>+agreement` adds the default recipe's agreement terms (training/distill/config.py), so
+# "dr+agreement" at seed 0 *is* the default DR student and "ed" the default ED student.
+AGREEMENT = "+agreement"
+OBJECTIVES = ("dr+agreement", "dr", "fd", "ed", "sd", "mcl", "dr=1,ed=0.5")  # the default first
 MIX = "dr=1,ed=0.5"
 SEEDS = (0, 1, 2)
 # "full" is the default schedule itself, so the study's DR row at seed 0 is the default student
 BUDGETS = {"small": {"epochs": 1, "passes_per_epoch": 2},
            "full": {"epochs": default_train_config().epochs, "passes_per_epoch": DistillConfig.passes_per_epoch}}
-GROUPS = ("all", "trained", "held-out")
+GROUPS = ("all", "trained", "dev held-out", "held-out", "outside XLM-R")  # those a corpus has
 CLOSE = 0.95  # "close to the teacher": a retrieval ratio of at least this
 CONSISTENCY = ("gap", "en_overlap@10")  # cross-lingual consistency columns (evaluation.crosslingual)
 AGREEMENT_KINDS = ("names", "keywords")  # agreement with the teacher on the app's gallery (evaluation.agreement)
 AGREEMENT_PER_LANGUAGE = 100
+
+
+def arm_config(objective: str, teacher: str, languages: tuple[str, ...] = (), passes_per_epoch: int | None = None
+               ) -> DistillConfig:
+    """The distillation config of one study objective: `loss` alone (the paper's formulation, no
+    agreement terms) or `loss+agreement` (the loss with the default recipe's agreement terms)."""
+    loss = objective.removesuffix(AGREEMENT)
+    terms = {} if objective.endswith(AGREEMENT) else {"feature_weight": 0.0, "gallery_weight": 0.0}
+    passes = {} if passes_per_epoch is None else {"passes_per_epoch": passes_per_epoch}
+    return DistillConfig(teacher=teacher, recipe="half", loss=loss, languages=languages, **terms, **passes)
+
+
+def formulations(objectives) -> list[str]:
+    """The paper's formulations among the study's objectives (those without the agreement terms)."""
+    return [o for o in objectives if not o.endswith(AGREEMENT)]
 
 
 def seed_concept_draws(student: list[np.ndarray], teacher: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -135,6 +156,7 @@ def summarise(rows: list[dict], samples: dict, n_boot_seed: int = 0) -> tuple[li
                              "per_seed": vals}
             cell["latency_ms_b1"] = float(np.median([r["cost"]["text"]["latency_ms_b1"] for r in mine]))
             cell["consistency"] = seed_means([r.get("consistency") for r in mine])
+            cell["groups"] = seed_means([r.get("groups") for r in mine])  # image→text among them
             cell["agreement"] = {kind: seed_means([(r.get("agreement") or {}).get(kind) for r in mine])
                                  for kind in AGREEMENT_KINDS}
             cells.append(cell)
@@ -191,6 +213,10 @@ def _fmt(c: dict, nd: int = 3) -> str:
     return f"{c['value']:+.{nd}f} [{c['lo']:+.{nd}f}, {c['hi']:+.{nd}f}]"
 
 
+def _verdict_word(c: dict) -> str:
+    return {"holds": "higher", "does not hold": "lower", "tie": "tie"}[verdict(c["lo"], c["hi"])]
+
+
 def _mix_claim(kind: str, vs_dr: dict, vs_ed: dict) -> str:
     """Where the DR+ED mix sits against its parts, said only as far as the intervals allow."""
     v = {"dr": verdict(vs_dr["lo"], vs_dr["hi"]), "ed": verdict(vs_ed["lo"], vs_ed["hi"])}
@@ -214,9 +240,11 @@ def claims(result: dict) -> list[str]:
     lines = []
     for family in sorted({c["family"] for c in result["cells"]}):
         cells = [c for c in result["cells"] if c["family"] == family]
-        objs = [c["objective"] for c in cells]
-        ratio = {c["objective"]: c["ratio"]["all"]["value"] for c in cells if "all" in c["ratio"]}
-        vqa = {c["objective"]: (c["vqa_photo_accuracy_mean"]["mean"] + c["vqa_flag_accuracy_mean"]["mean"]) / 2 for c in cells}
+        every = [c["objective"] for c in cells]
+        objs = formulations(every)  # the paper's claims compare its formulations, without the agreement terms
+        ratio = {o: c["ratio"]["all"]["value"] for c in cells if "all" in c["ratio"] and (o := c["objective"]) in objs}
+        vqa = {c["objective"]: (c["vqa_photo_accuracy_mean"]["mean"] + c["vqa_flag_accuracy_mean"]["mean"]) / 2
+               for c in cells if c["objective"] in objs}
         lines.append(f"- **{family}** (seeds {', '.join(map(str, cells[0]['seeds']))}):")
         if "dr" in ratio:
             lines.append("  - Retrieval (all-language R@10 ratio): "
@@ -232,6 +260,18 @@ def claims(result: dict) -> list[str]:
             lines.append("  - The DR+ED mix. " + _mix_claim(
                 "Retrieval", retrieval_contrast(result, family, MIX, "dr"), retrieval_contrast(result, family, MIX, "ed")))
             lines.append("    " + _mix_claim("VQA", vqa_contrast(result, family, MIX, "dr"), vqa_contrast(result, family, MIX, "ed")))
+        default = "dr" + AGREEMENT
+        if default in every and "dr" in every:
+            c = retrieval_contrast(result, family, default, "dr")
+            lines.append(f"  - The agreement terms (the default recipe, `{default}`) against DR alone, retrieval: "
+                         f"{_fmt(c)} → **{_verdict_word(c)}**.")
+        if default in every and "all" in next(x for x in cells if x["objective"] == default)["ratio"]:
+            better = [o for o in every if o != default
+                      and _verdict_word(retrieval_contrast(result, family, o, default)) == "higher"]
+            lines.append("  - The default objective: " + (
+                f"{', '.join(f'`{o}`' for o in better)} retrieves better than `{default}` by intervals, so the "
+                "default should move (a tie keeps the cheaper)." if better else
+                f"no objective retrieves better than `{default}` by intervals; the default stays."))
         for g, label in (("all", "every language"), ("held-out", "the held-out languages")):
             best = max((c for c in cells if g in c["ratio"]), key=lambda c: c["ratio"][g]["value"], default=None)
             if best is None:
@@ -259,13 +299,18 @@ def study_markdown(result: dict) -> str:
              *([f"**Partial: {result['students_done']} of the {result['students_planned']} planned students** "
                 f"(the grid was stopped; rerun the command to finish it — finished students are reused).", ""]
                if result.get("students_done", 0) < result.get("students_planned", 0) else []),
-             "Retrieval ratios are student ÷ teacher text→image R@10 on the ~100-language test evaluation "
-             f"({result.get('languages', '?')} languages; *trained*: the languages distillation saw, *held-out*: the 12 "
-             "it never saw), averaged over seeds, with 95% intervals that resample both the test concepts and the "
-             "seeds. Emoji R@10 and VQA are the suite's 14-language test numbers, mean ± sd over seeds.", "",
-             "| teacher | objective | text params (ratio) | R@10 ratio, all | trained | held-out | emoji t2i R@10 "
-             "(14 langs) | VQA photo | VQA flag | text ms b1 (speed-up) |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "Retrieval ratios are student ÷ teacher R@10 on the ~100-language test evaluation "
+             f"({result.get('languages', '?')} languages; *trained*: the languages distillation saw; *dev held-out* and "
+             "*held-out*: never trained on, the dev group reads choices on val, the test group none; *outside XLM-R*: "
+             "languages the teacher's tokenizer was not trained on), text→image averaged over seeds with 95% "
+             "intervals that resample both the test concepts and the seeds; image→text the mean over seeds. An "
+             "objective alone is the paper's formulation; `+agreement` adds the default recipe's agreement terms "
+             "(S(x)→T(x) and the teacher's ranking of every training image), and `dr+agreement` at seed 0 is the "
+             "default student. Emoji R@10 and VQA are the suite's 14-language test numbers, mean ± sd over seeds.", "",
+             "| teacher | objective | text params (ratio) | R@10 ratio, all | trained | dev held-out | held-out | "
+             "outside XLM-R | image→text ratio, all | emoji t2i R@10 (14 langs) | VQA photo | VQA flag | "
+             "text ms b1 (speed-up) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in result["cells"]:
         tc = result["teachers"][c["teacher"]]
         tp, sp = tc["params"]["text"], c["params"]["text"]
@@ -274,8 +319,10 @@ def study_markdown(result: dict) -> str:
         def ms(key: str) -> str:
             return f"{c[key]['mean']:.3f} ± {c[key]['sd']:.3f}"
 
-        lines.append(f"| {c['teacher']} | {c['objective']} | {sp / 1e6:.1f}M ({sp / tp:.2f}) | {_ci(c['ratio'].get('all'))} | "
-                     f"{_ci(c['ratio'].get('trained'))} | {_ci(c['ratio'].get('held-out'))} | {ms(HEADLINE_KEY)} | "
+        i2t = (c.get("groups") or {}).get("all", {}).get("i2t ratio")
+        lines.append(f"| {c['teacher']} | {c['objective']} | {sp / 1e6:.1f}M ({sp / tp:.2f}) | "
+                     + " | ".join(_ci(c["ratio"].get(g)) for g in GROUPS)
+                     + f" | {'–' if i2t is None else format(i2t['mean'], '.3f')} | {ms(HEADLINE_KEY)} | "
                      f"{ms('vqa_photo_accuracy_mean')} | {ms('vqa_flag_accuracy_mean')} | {sl:.1f} ({tl / sl:.1f}x) |")
     lines += ["", "### Cross-lingual consistency and agreement with the teacher", "",
               "Consistency (`evaluation.crosslingual`): each name against the English name of its concept — the "
@@ -284,9 +331,10 @@ def study_markdown(result: dict) -> str:
               "overlap of the student's and the teacher's lists for the same query over the app's gallery, and the "
               "cosine S(x)·T(x); names and single keywords. DR-style objectives aim to replicate T(x); ED regresses "
               "onto the teacher's *English* embedding, so judge it by recall, not agreement.", "",
-              "| teacher | objective | gap − teacher, all | gap − teacher, held-out | overlap with English − teacher, "
-              "all | agreement overlap@10 names / keywords (all) | keywords, held-out | cosine (keywords) |",
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| teacher | objective | gap − teacher: all | dev held-out | held-out | overlap with English − "
+              "teacher, all | agreement overlap@10 names / keywords: all | held-out | worst language (keywords) | "
+              "cosine (keywords) | keywords R@10 ratio, app gallery: all | held-out |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in result["cells"]:
         con, kw, nm = c.get("consistency") or {}, (c.get("agreement") or {}).get("keywords") or {}, \
             (c.get("agreement") or {}).get("names") or {}
@@ -295,10 +343,13 @@ def study_markdown(result: dict) -> str:
             v = block.get(g, {}).get(metric)
             return "–" if v is None else format(v["mean"], fmt)
 
-        lines.append(f"| {c['teacher']} | {c['objective']} | {mean(con, 'all', 'gap vs reference')} | "
-                     f"{mean(con, 'held-out', 'gap vs reference')} | {mean(con, 'all', 'en_overlap@10 vs reference')} | "
+        lines.append(f"| {c['teacher']} | {c['objective']} | "
+                     + " | ".join(mean(con, g, "gap vs reference") for g in ("all", "dev held-out", "held-out"))
+                     + f" | {mean(con, 'all', 'en_overlap@10 vs reference')} | "
                      f"{mean(nm, 'all', 'overlap@10', '.2f')} / {mean(kw, 'all', 'overlap@10', '.2f')} | "
-                     f"{mean(kw, 'held-out', 'overlap@10', '.2f')} | {mean(kw, 'all', 'cosine', '.3f')} |")
+                     f"{mean(nm, 'held-out', 'overlap@10', '.2f')} / {mean(kw, 'held-out', 'overlap@10', '.2f')} | "
+                     f"{mean(kw, 'all', 'worst_overlap', '.2f')} | {mean(kw, 'all', 'cosine', '.3f')} | "
+                     f"{mean(kw, 'all', 'ratio', '.3f')} | {mean(kw, 'held-out', 'ratio', '.3f')} |")
     lines += ["", "Teachers (same run):", "", "| teacher | emoji t2i R@10 | VQA photo | VQA flag | text ms b1 |",
               "| --- | ---: | ---: | ---: | ---: |"]
     for name, tc in result["teachers"].items():
@@ -319,29 +370,49 @@ def study_markdown(result: dict) -> str:
 
 
 def plot_study(result: dict, path: Path) -> None:
+    """Per family: the retrieval ratio by group and objective (top), and the retrieval ratio against
+    cross-lingual consistency (bottom), the paper's two axes in one picture."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fams = sorted({c["family"] for c in result["cells"]})
-    fig, axes = plt.subplots(1, len(fams), figsize=(6.5 * len(fams), 3.8), squeeze=False)
-    for ax, fam in zip(axes[0], fams):
+    fig, axes = plt.subplots(2, len(fams), figsize=(7 * len(fams), 7.6), squeeze=False)
+    shown = ("trained", "dev held-out", "held-out")
+    for col, fam in enumerate(fams):
+        ax, scatter = axes[0][col], axes[1][col]
         cells = [c for c in result["cells"] if c["family"] == fam]
         x = np.arange(len(cells))
-        for k, (g, colour) in enumerate((("trained", "tab:blue"), ("held-out", "tab:orange"))):
+        width = 0.8 / len(shown)
+        for k, (g, colour) in enumerate(zip(shown, ("tab:blue", "tab:green", "tab:orange"))):
             vals = [c["ratio"].get(g, {"value": np.nan, "lo": np.nan, "hi": np.nan}) for c in cells]
             v = np.array([e["value"] for e in vals])
             err = np.array([[e["value"] - e["lo"] for e in vals], [e["hi"] - e["value"] for e in vals]])
-            ax.bar(x + (k - 0.5) * 0.4, v, 0.4, yerr=err, capsize=3, color=colour, label=f"{g} languages")
+            ax.bar(x + (k - (len(shown) - 1) / 2) * width, v, width, yerr=err, capsize=2, color=colour,
+                   label=f"{g} languages")
         ax.axhline(1.0, color="k", lw=1)
         ax.axhline(CLOSE, color="k", ls="--", lw=1, label=f"{CLOSE} of the teacher")
         ax.set_xticks(x)
-        ax.set_xticklabels([c["objective"] for c in cells], fontsize=8)
-        ax.set_ylim(0, 1.1)
+        ax.set_xticklabels([c["objective"] for c in cells], fontsize=7)
+        ax.set_ylim(0, 1.15)
         ax.set_ylabel("text→image R@10 ÷ teacher")
         ax.set_title(f"half-size students of {teacher_name(fam)}")
         ax.legend(fontsize=7, loc="lower right")
+        for c in cells:
+            con = (c.get("consistency") or {}).get("all", {}).get("en_overlap@10 vs reference")
+            r = c["ratio"].get("all")
+            if con is None or r is None:
+                continue
+            scatter.errorbar(con["mean"], r["value"], yerr=[[r["value"] - r["lo"]], [r["hi"] - r["value"]]],
+                             fmt="o", capsize=3)
+            scatter.annotate(c["objective"], (con["mean"], r["value"]), fontsize=7, xytext=(4, 4),
+                             textcoords="offset points")
+        scatter.axhline(1.0, color="k", lw=0.8)
+        scatter.axvline(0.0, color="k", lw=0.8)
+        scatter.set_xlabel("consistency: top-10 overlap with the English twin, student − teacher (all languages)")
+        scatter.set_ylabel("R@10 ratio, all languages")
+        scatter.grid(alpha=0.3)
     save_figure(fig, path)
 
 
@@ -367,13 +438,14 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
         for seed in seeds:  # seeds outermost: a stopped grid still has every objective at the first seeds
             for objective in objectives:
                 train_cfg = replace(default_train_config(), epochs=schedule["epochs"], seed=seed)
-                cfg = DistillConfig(teacher=teacher, recipe="half", loss=objective, languages=languages,
-                                    passes_per_epoch=schedule["passes_per_epoch"])
-                # each default student (DR, ED) *is* the study's row for its objective at seed 0 under the
-                # default budget: same recipe, schedule and seed, so it is reused, not trained twice
-                is_default = objective in DEFAULT_LOSSES and asdict(train_cfg) == asdict(default_train_config()) \
-                    and asdict(cfg) == asdict(DistillConfig(teacher=teacher, loss=objective))
-                name = student_name(cfg) if is_default else f"study-{budget}-{student_name(cfg)}-s{seed}"
+                cfg = arm_config(objective, teacher, languages, schedule["passes_per_epoch"])
+                # each default student (DR with the agreement terms, ED) *is* the study's row for its
+                # objective at seed 0 under the default budget: same recipe, schedule and seed, so it is
+                # reused, not trained twice
+                is_default = cfg.loss in DEFAULT_LOSSES and asdict(train_cfg) == asdict(default_train_config()) \
+                    and asdict(cfg) == asdict(DistillConfig(teacher=teacher, loss=cfg.loss))
+                tag = "-agreement" if objective.endswith(AGREEMENT) else ""
+                name = student_name(cfg) if is_default else f"study-{budget}-{student_name(cfg)}{tag}-s{seed}"
                 config = asdict(cfg) if is_default else asdict(replace(cfg, name=name))
                 t0 = time.perf_counter()
                 # reused only when everything that defines the run matches: corpus, teacher version, recipe,
@@ -432,12 +504,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", choices=list(BUDGETS), default="full",
                         help="full: the default schedule (the study); small: 1 epoch of 2 passes, a quick mode only")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
-    parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES))
+    parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES),
+                        help=f"losses alone (the paper's formulations), or LOSS{AGREEMENT} with the default recipe's "
+                             "agreement terms")
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    for objective in args.objectives:
+        try:
+            parse_weights(objective.removesuffix(AGREEMENT))
+        except ValueError as err:
+            parser.error(f"--objectives {objective!r}: {err}")
     path = run_grid(args.budget, args.families, args.objectives, seeds=args.seeds, out=args.out,
                     progress=not args.no_progress, n_boot=args.bootstrap)
     print(path.read_text())

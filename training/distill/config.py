@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.constants import DEFAULT_LOSS, DEFAULT_RECIPE, teacher_name
@@ -35,8 +35,13 @@ class DistillConfig:
     # training image. Both were chosen on val over the app's gallery (results/agreement_val.md); the
     # feature term's weight then on val agreement, weights 1, 4, 16, 64 (results/agreement_mix.md): the
     # heavier it weighs against the objective, the closer S(x) came to T(x), at about the same val recall.
-    feature_weight: float = 64.0  # > 0: add FD's S(x)→T(x) cosine term on every training row (the agreement term)
-    gallery_weight: float = 1.0  # > 0: add DR's text→image KL over every training image (not only the batch's), every row
+    # -1 means "the objective's default" (`AGREEMENT_DEFAULTS`), resolved when the config is made: ED
+    # regresses onto the teacher's *English* embedding, and a term 64 times heavier pulling towards T(x)
+    # would make an ED student a DR student under another name, so ED alone gets neither term.
+    feature_weight: float = field(default=-1.0, metadata={"help": "weight of FD's S(x)→T(x) cosine term on every "
+                                  "training row; -1: the objective's default (64, or 0 for ED)"})
+    gallery_weight: float = field(default=-1.0, metadata={"help": "weight of DR's text→image KL over every training "
+                                  "image, every row; -1: the objective's default (1, or 0 for ED)"})
     hidden_weight: float = 0.0  # > 0: add a MiniLM-style last-layer relation term (teacher forward every step)
     text_budget: int = DEFAULT_TEXT_BUDGET  # at most this many distinct training captions (0: all); English kept
     languages: tuple[str, ...] = ()  # empty: every language in the corpus except the held-out ones
@@ -55,6 +60,30 @@ class DistillConfig:
     select: str = "agreement"
     eval_languages: tuple[str, ...] = EMOJI_LANGUAGES
     device: str = "auto"  # auto: CUDA when every rank can have its own GPU, else CPU
+
+    def __post_init__(self):
+        defaults = agreement_defaults(self.loss)
+        for key in AGREEMENT_DEFAULTS:
+            if getattr(self, key) == -1:
+                setattr(self, key, defaults[key])
+
+
+# The agreement terms' weights where a config does not say: what the default students are made with
+AGREEMENT_DEFAULTS = {"feature_weight": 64.0, "gallery_weight": 1.0}
+# objectives whose target is not T(x): the agreement terms would overwrite what they aim at
+NOT_REPLICATING = ("ed",)
+
+
+def agreement_defaults(loss: str) -> dict[str, float]:
+    """The agreement terms' default weights for an objective: none when every term of it aims
+    elsewhere than T(x) (ED alone), `AGREEMENT_DEFAULTS` otherwise."""
+    try:
+        terms = set(parse_weights(loss))
+    except ValueError:
+        terms = set()  # a malformed loss is refused where the loss is built, with its own message
+    if terms and terms <= set(NOT_REPLICATING):
+        return dict.fromkeys(AGREEMENT_DEFAULTS, 0.0)
+    return dict(AGREEMENT_DEFAULTS)
 
 
 # settings added after students were recorded, each with the value that means what was done before
