@@ -36,7 +36,7 @@ from core.results_index import provenance
 from corpus.corpus import corpus_hash, default_corpus_path, load_corpus, load_keywords
 from evaluation.agreement import evaluate_agreement
 from evaluation.bootstrap import interval
-from evaluation.cost import machine, measure_cost
+from evaluation.cost import machine
 from evaluation.crosslingual import evaluate_crosslingual
 from evaluation.multilingual import evaluate_multilingual
 from evaluation.report import save_figure
@@ -154,7 +154,6 @@ def summarise(rows: list[dict], samples: dict, n_boot_seed: int = 0) -> tuple[li
                 vals = [r["summary"].get(key, float("nan")) for r in mine]
                 cell[key] = {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
                              "per_seed": vals}
-            cell["latency_ms_b1"] = float(np.median([r["cost"]["text"]["latency_ms_b1"] for r in mine]))
             cell["consistency"] = seed_means([r.get("consistency") for r in mine])
             cell["groups"] = seed_means([r.get("groups") for r in mine])  # image→text among them
             cell["agreement"] = {kind: seed_means([(r.get("agreement") or {}).get(kind) for r in mine])
@@ -287,6 +286,33 @@ def _ci(c: dict | None) -> str:
     return "–" if not c else f"{c['value']:.3f} [{c['lo']:.3f}, {c['hi']:.3f}]"
 
 
+def speed_facts(path: Path = Path("results") / "speed.json") -> dict | None:
+    """One query's text latency, student and teacher, from `benchmarks.speed` (measured alone, never
+    beside a training run); every study row shares the `half` architecture, so one figure is each row's."""
+    import json
+
+    try:
+        timings = {t["threads"]: t["text_b1"] for t in json.loads(path.read_text())["timings"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    one = timings.get(1)
+    if not one:
+        return None
+    return {"threads": 1, **{k: one[k]["median"] for k in ("student PyTorch", "student ONNX int8", "teacher PyTorch",
+                                                           "teacher ONNX int8") if k in one}}
+
+
+def speed_line(speed: dict | None) -> str:
+    if not speed or "student PyTorch" not in speed or "teacher PyTorch" not in speed:
+        return "Speed: no `results/speed.json` here; run `python -m benchmarks.speed` (alone) for it."
+    line = (f"Speed (`results/speed.json`, `python -m benchmarks.speed`, measured alone, 1 thread, one query): every "
+            f"row has the `half` architecture, text tower {speed['student PyTorch']:.1f} ms in PyTorch against the "
+            f"teacher's {speed['teacher PyTorch']:.1f} ms ({speed['teacher PyTorch'] / speed['student PyTorch']:.1f}x)")
+    if "student ONNX int8" in speed:
+        line += f"; ONNX int8 {speed['student ONNX int8']:.1f} ms"
+    return line + "."
+
+
 def study_markdown(result: dict) -> str:
     m = result["machine"]
     seeds = sorted({s for c in result["cells"] for s in c["seeds"]})
@@ -308,13 +334,11 @@ def study_markdown(result: dict) -> str:
              "(S(x)→T(x) and the teacher's ranking of every training image), and `dr+agreement` at seed 0 is the "
              "default student. Emoji R@10 and VQA are the suite's 14-language test numbers, mean ± sd over seeds.", "",
              "| teacher | objective | text params (ratio) | R@10 ratio, all | trained | dev held-out | held-out | "
-             "outside XLM-R | image→text ratio, all | emoji t2i R@10 (14 langs) | VQA photo | VQA flag | "
-             "text ms b1 (speed-up) |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "outside XLM-R | image→text ratio, all | emoji t2i R@10 (14 langs) | VQA photo | VQA flag |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in result["cells"]:
         tc = result["teachers"][c["teacher"]]
         tp, sp = tc["params"]["text"], c["params"]["text"]
-        tl, sl = tc["cost"]["text"]["latency_ms_b1"], c["latency_ms_b1"]
 
         def ms(key: str) -> str:
             return f"{c[key]['mean']:.3f} ± {c[key]['sd']:.3f}"
@@ -323,7 +347,7 @@ def study_markdown(result: dict) -> str:
         lines.append(f"| {c['teacher']} | {c['objective']} | {sp / 1e6:.1f}M ({sp / tp:.2f}) | "
                      + " | ".join(_ci(c["ratio"].get(g)) for g in GROUPS)
                      + f" | {'–' if i2t is None else format(i2t['mean'], '.3f')} | {ms(HEADLINE_KEY)} | "
-                     f"{ms('vqa_photo_accuracy_mean')} | {ms('vqa_flag_accuracy_mean')} | {sl:.1f} ({tl / sl:.1f}x) |")
+                     f"{ms('vqa_photo_accuracy_mean')} | {ms('vqa_flag_accuracy_mean')} |")
     lines += ["", "### Cross-lingual consistency and agreement with the teacher", "",
               "Consistency (`evaluation.crosslingual`): each name against the English name of its concept — the "
               "translation cosine gap over a random pair, and the top-10 overlap of the two result lists over the "
@@ -350,13 +374,13 @@ def study_markdown(result: dict) -> str:
                      f"{mean(nm, 'held-out', 'overlap@10', '.2f')} / {mean(kw, 'held-out', 'overlap@10', '.2f')} | "
                      f"{mean(kw, 'all', 'worst_overlap', '.2f')} | {mean(kw, 'all', 'cosine', '.3f')} | "
                      f"{mean(kw, 'all', 'ratio', '.3f')} | {mean(kw, 'held-out', 'ratio', '.3f')} |")
-    lines += ["", "Teachers (same run):", "", "| teacher | emoji t2i R@10 | VQA photo | VQA flag | text ms b1 |",
-              "| --- | ---: | ---: | ---: | ---: |"]
+    lines += ["", "Teachers (same run):", "", "| teacher | emoji t2i R@10 | VQA photo | VQA flag |",
+              "| --- | ---: | ---: | ---: |"]
     for name, tc in result["teachers"].items():
         s = tc["summary"]
         lines.append(f"| {name} | {s.get(HEADLINE_KEY, float('nan')):.3f} | "
-                     f"{s.get('vqa_photo_accuracy_mean', float('nan')):.3f} | {s.get('vqa_flag_accuracy_mean', float('nan')):.3f} | "
-                     f"{tc['cost']['text']['latency_ms_b1']:.1f} |")
+                     f"{s.get('vqa_photo_accuracy_mean', float('nan')):.3f} | {s.get('vqa_flag_accuracy_mean', float('nan')):.3f} |")
+    lines += ["", speed_line(result.get("speed"))]
     lines += ["", "## Which of the paper's claims hold here", "",
               "A claim **holds** only where the 95% interval of the difference excludes 0 in its favour, **does not "
               "hold** where it excludes 0 against it, and is a **tie** otherwise. VQA intervals cover the training "
@@ -433,7 +457,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
         teacher = teacher_name(family)
         tmodel = load_model(teacher)
         teachers[teacher] = {"summary": tmodel.info.test_summary,
-                             "cost": measure_cost(tmodel, repeats=5), "params": tmodel.num_parameters()}
+                             "params": tmodel.num_parameters()}
         memo = MemoEncoder(tmodel)  # the teacher is encoded once for all its students
         for seed in seeds:  # seeds outermost: a stopped grid still has every objective at the first seeds
             for objective in objectives:
@@ -475,7 +499,7 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                                              for g, v in consistency["groups"][name].items()},
                              "agreement": {kind: agreement["results"]["app"][kind]["groups"][name]
                                            for kind in AGREEMENT_KINDS if kind in agreement["results"]["app"]},
-                             "params": student.num_parameters(), "cost": measure_cost(student, repeats=5),
+                             "params": student.num_parameters(),
                              "seconds": round(time.perf_counter() - t0, 1)})
                 del student
                 # written after every student: a long grid that is stopped still leaves what it measured
@@ -489,7 +513,7 @@ def write_study(out: Path, rows: list[dict], samples: dict, teachers: dict, budg
     cells, contrasts = summarise(rows, samples)
     result = {"budget": budget, "schedule": schedule, "seeds": list(seeds), "machine": machine(),
               "seconds": round(time.perf_counter() - started, 1), "languages": n_languages,
-              "students_done": len(rows), "students_planned": total,
+              "students_done": len(rows), "students_planned": total, "speed": speed_facts(),
               "teachers": teachers, "rows": rows, "cells": cells, "contrasts": contrasts,
               "provenance": provenance("study")}
     out.mkdir(parents=True, exist_ok=True)
