@@ -83,6 +83,12 @@ ENTRIES: tuple[ResultsEntry, ...] = (
                  "lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip p-lr6:lit-e5s-effl0-clip p-lr6-fw4:lit-e5s-effl0-clip "
                  "p-lr6-fw16:lit-e5s-effl0-clip p-lr6-fw64:lit-e5s-effl0-clip",
                  ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
+    ResultsEntry("agreement_layers", "the half student's parameter budget spent on 9 layers instead of 6 (fewer "
+                 "full-row vocabulary pieces), beside the default; val, app gallery, same run",
+                 "python -m training.distill --name size-l9 --layers 9 && python -m benchmarks.agreement --split val "
+                 "--stem agreement_layers --per-language 100 --pairs lit-e5s-effl0-clip-half-dr:lit-e5s-effl0-clip "
+                 "size-l9:lit-e5s-effl0-clip",
+                 ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
     ResultsEntry("agreement_curve", "the default CLIP half student's overlap, cosine and R@10 ratio with its teacher "
                  "against the distillation budget, 1 to 16 epochs (val, app gallery)",
                  "python -m benchmarks.agreement_curve --epochs 1 2 4 8 16",
@@ -144,9 +150,10 @@ ENTRIES: tuple[ResultsEntry, ...] = (
     ResultsEntry("text_sources", "extra distillation text (display names, wordfreq words, a DR+ED mix) vs the default "
                  "then (val)", "python -m benchmarks.student_variants --out text_sources …",
                  ("benchmarks/student_variants.py",), "ranks predate the tie rule; students predate keyword text"),
-    ResultsEntry("study", "objectives × seeds on the CLIP-style teacher at the small budget (a quick mode, not the "
-                 "study)", "python -m training.study --budget small", ("training/study.py", *STUDENT_RECIPE, *EVALUATION),
-                 "small budget, CLIP family only, before the photo head, keyword text and the agreement terms"),
+    ResultsEntry("study", "the paper's study: 2 families × 7 objectives (the formulations alone, and DR with the "
+                 "agreement terms) × 3 seeds at the default budget; retrieval per group, consistency, agreement, VQA "
+                 "(partial until every student is built; the file says how many)", "python -m training.study",
+                 ("training/study.py", *STUDENT_RECIPE, *EVALUATION)),
     ResultsEntry("gpu_smoke", "a CUDA run against a CPU run of the same distillation", "python -m benchmarks.gpu_smoke",
                  ("benchmarks/gpu_smoke.py", *STUDENT_RECIPE),
                  "predates the distillation rewrite; no GPU was lent since to rerun it"),
