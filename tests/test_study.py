@@ -217,3 +217,22 @@ def test_a_stopped_grid_says_it_is_partial():
     result = _result(*_rows_and_samples({"dr": 0.9, "ed": 0.9, "dr=1,ed=0.5": 0.9}, {o: 0.3 for o in ("dr", "ed", "dr=1,ed=0.5")},
                                         seeds=(0,)))
     assert "VQA: mix − DR +0.000 (no interval: fewer than 3 seeds)" in study_markdown(result)
+
+
+def test_replot_rewrites_the_report_from_the_json_and_says_which_budget(tmp_path, capsys):
+    import json
+
+    from training.study import main
+
+    levels = {"dr+agreement": 0.95, "dr": 0.93}
+    result = _result(*_rows_and_samples(levels, {o: 0.3 for o in levels}))
+    assert "the small budget trains each student for one short epoch" in study_markdown(result)
+    full = {**result, "budget": "full", "seeds": [0, 1, 2], "families": ["clip", "siglip"]}
+    md = study_markdown(full)
+    assert "one short epoch" not in md and "--seeds 0 1 2 --families clip siglip`" in md
+    (tmp_path / "study.json").write_text(json.dumps(full))
+    assert main(["--replot", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "study.md").read_text() == md and (tmp_path / "study.png").is_file()
+    with pytest.raises(SystemExit):
+        main(["--replot", "--out", str(tmp_path / "nowhere")])
+    assert "--replot needs" in capsys.readouterr().err

@@ -264,7 +264,7 @@ def claims(result: dict) -> list[str]:
             c = retrieval_contrast(result, family, default, "dr")
             lines.append(f"  - The agreement terms (the default recipe, `{default}`) against DR alone, retrieval: "
                          f"{_fmt(c)} → **{_verdict_word(c)}**.")
-        if default in every and "all" in next(x for x in cells if x["objective"] == default)["ratio"]:
+        if default in every and len(every) > 1 and "all" in next(x for x in cells if x["objective"] == default)["ratio"]:
             better = [o for o in every if o != default
                       and _verdict_word(retrieval_contrast(result, family, o, default)) == "higher"]
             lines.append("  - The default objective: " + (
@@ -316,11 +316,19 @@ def speed_line(speed: dict | None) -> str:
 def study_markdown(result: dict) -> str:
     m = result["machine"]
     seeds = sorted({s for c in result["cells"] for s in c["seeds"]})
+    # the grid that was asked for (a partial run has measured only part of it)
+    asked_seeds = result.get("seeds") or seeds
+    asked_families = result.get("families") or sorted({c["family"] for c in result["cells"]})
+    objectives = result.get("objectives")
     lines = ["# LinguaLens study: five distillation formulations on two teacher families", "",
-             f"Reproduce: `python -m training.study --budget {result['budget']} --seeds {' '.join(map(str, seeds))} "
-             f"--families {' '.join(sorted({c['family'] for c in result['cells']}))}`. Budget `{result['budget']}` "
+             f"Reproduce: `python -m training.study --budget {result['budget']} --seeds {' '.join(map(str, asked_seeds))} "
+             f"--families {' '.join(asked_families)}"
+             + ("" if not objectives or list(objectives) == list(OBJECTIVES) else
+                " --objectives " + " ".join(f"'{o}'" for o in objectives))
+             + f"`. Budget `{result['budget']}` "
              f"({result['schedule']['epochs']} epoch(s) x {result['schedule']['passes_per_epoch']} passes per student), "
-             f"recipe `half`, seeds {', '.join(map(str, seeds))}; total time {result['seconds'] / 60:.1f} min on "
+             f"recipe `half`, seeds measured so far {', '.join(map(str, seeds))}; this run's time "
+             f"{result['seconds'] / 60:.1f} min on "
              f"{m['cores']} cores ({m['cpu']}), torch {m['torch']}.", "",
              *([f"**Partial: {result['students_done']} of the {result['students_planned']} planned students** "
                 f"(the grid was stopped; rerun the command to finish it — finished students are reused).", ""]
@@ -387,9 +395,10 @@ def study_markdown(result: dict) -> str:
               "runs (a paired t interval over seeds, given 3 or more) but not which photos and flags were asked "
               "about, so they are narrower than the truth.", ""] + claims(result) + [
         "", "Read these with care: the embedded teachers are small LiT-style models aligned on ~1,500 emoji and flag "
-            "concepts, not web-scale CLIP/SigLIP2; VQA rests on 16 photos and the test flags; the small budget "
-            "trains each student for one short epoch. The loss definitions are LinguaLens's own where the paper's "
-            "exact form is unknown (docs/design.md)."]
+            "concepts, not web-scale CLIP/SigLIP2; VQA rests on 16 photos and the test flags"
+            + ("; the small budget trains each student for one short epoch, a quick mode and not the study"
+               if result["budget"] == "small" else "")
+            + ". The loss definitions are LinguaLens's own where the paper's exact form is unknown (docs/design.md)."]
     return "\n".join(lines) + "\n"
 
 
@@ -503,21 +512,29 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                              "seconds": round(time.perf_counter() - t0, 1)})
                 del student
                 # written after every student: a long grid that is stopped still leaves what it measured
-                write_study(out, rows, samples, teachers, budget, schedule, seeds, total, started, n_languages)
+                write_study(out, rows, samples, teachers, budget, schedule, seeds, total, started, n_languages,
+                            families, objectives)
         del tmodel, memo
     return out / "study.md"
 
 
 def write_study(out: Path, rows: list[dict], samples: dict, teachers: dict, budget: str, schedule: dict, seeds,
-                total: int, started: float, n_languages: int) -> None:
+                total: int, started: float, n_languages: int, families=FAMILIES, objectives=OBJECTIVES) -> None:
     cells, contrasts = summarise(rows, samples)
-    result = {"budget": budget, "schedule": schedule, "seeds": list(seeds), "machine": machine(),
+    result = {"budget": budget, "schedule": schedule, "seeds": list(seeds), "families": list(families),
+              "objectives": list(objectives), "machine": machine(),
               "seconds": round(time.perf_counter() - started, 1), "languages": n_languages,
               "students_done": len(rows), "students_planned": total, "speed": speed_facts(),
               "teachers": teachers, "rows": rows, "cells": cells, "contrasts": contrasts,
               "provenance": provenance("study")}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "study.json", result)
+    render(result, out)
+
+
+def render(result: dict, out: Path) -> None:
+    """study.md and study.png from a study's result; `--replot` calls it on results/study.json, so a
+    change of presentation needs no student retrained or re-measured."""
     atomic_write_text(out / "study.md", study_markdown(result))
     plot_study(result, out / "study.png")
 
@@ -534,8 +551,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--replot", action="store_true",
+                        help="rewrite study.md and study.png from OUT/study.json, measuring nothing")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.replot:
+        import json
+
+        try:
+            result = json.loads((args.out / "study.json").read_text())
+        except (OSError, ValueError) as err:
+            parser.error(f"--replot needs {args.out / 'study.json'}: {err}")
+        render(result, args.out)
+        print((args.out / "study.md").read_text())
+        return 0
     for objective in args.objectives:
         try:
             parse_weights(objective.removesuffix(AGREEMENT))
