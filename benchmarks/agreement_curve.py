@@ -114,7 +114,7 @@ def render(rows: list[dict], seconds: dict, per_language: int, out: Path = RESUL
              f"{default_train_config().epochs}-epoch point); each budget stretches the default schedule. Queries "
              "ranked over the app's gallery (every corpus image); 95% paired bootstrap intervals over val concepts. "
              "The test held-out group is not measured here. *Kept epoch*: the checkpoint distillation keeps (by the "
-             f"default rule, `--select {DistillConfig.select}`; it stops after `patience` epochs without a gain), so a "
+             f"default rule, `--select {DistillConfig().select}`; it stops after `patience` epochs without a gain), so a "
              "budget can end before its last epoch. *Train s*: the run's wall time; runs that shared the machine with "
              "other jobs took longer, so it is not a cost figure (one epoch alone ≈ 55 s of steps on 2 cores).", "",
              "![overlap, cosine and R@10 ratio against epochs](agreement_curve.png)", ""]

@@ -128,6 +128,9 @@ def test_agreement_defaults_follow_the_objective():
     assert DistillConfig(loss="dr=1,ed=0.5").feature_weight == 64.0  # a mix with a T(x) objective keeps them
     assert DistillConfig(loss="ed", feature_weight=2.0).feature_weight == 2.0  # said explicitly: kept
     assert DistillConfig(loss="dr", gallery_weight=0.0).gallery_weight == 0.0
+    # the kept epoch follows: by agreement where S(x) is pulled to T(x), by recall where it is not
+    assert DistillConfig().select == "agreement" and DistillConfig(loss="ed").select == "recall"
+    assert DistillConfig(feature_weight=0.0).select == "recall" and DistillConfig(loss="ed", select="agreement").select == "agreement"
 
 
 def test_claims_compare_formulations_and_say_what_the_agreement_terms_buy():
@@ -179,10 +182,13 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
     assert cell["consistency"]["all"]["gap vs reference"]["per_seed"] == [
         r["consistency"]["all"]["gap vs reference"]["value"] for r in result["rows"] if r["objective"] == "dr"]
     assert "### Cross-lingual consistency and agreement with the teacher" in path.read_text()
-    # a rerun reuses every student whose run is unchanged ...
+    # a rerun reuses every student whose run is unchanged, and its measurements ...
     monkeypatch.setattr(study, "run", lambda *a, **k: pytest.fail("an unchanged student was trained again"))
+    monkeypatch.setattr(study, "evaluate_multilingual", lambda *a, **k: pytest.fail("an unchanged student was re-measured"))
     run_grid("small", families=("clip",), objectives=("dr", "ed"), seeds=(0, 1), out=tmp_path, progress=False,
              log=lambda m: None, n_boot=50)
+    again = json.loads((tmp_path / "study.json").read_text())
+    assert again["cells"] == result["cells"] and again["contrasts"] == result["contrasts"]
     # ... and rebuilds one made by other loss code under the same name, instead of quoting it
     rebuilt = []
 

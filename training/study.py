@@ -32,7 +32,8 @@ import numpy as np
 
 from core.constants import DEFAULT_LOSSES, teacher_name
 from core.io import atomic_write_json, atomic_write_text
-from core.results_index import provenance
+from core.paths import cache_dir, zoo_checkpoint
+from core.results_index import code_fingerprint, provenance
 from corpus.corpus import corpus_hash, default_corpus_path, load_corpus, load_keywords
 from evaluation.agreement import evaluate_agreement
 from evaluation.bootstrap import interval
@@ -449,6 +450,55 @@ def plot_study(result: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
+def evaluation_key(name: str, teacher: str, n_boot: int, languages: tuple[str, ...]) -> str:
+    """What a student's measurements depend on: both models' records (which name their weights'
+    hashes), the evaluation code and the settings of the three evaluations."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    for model in (name, teacher):
+        digest.update((zoo_checkpoint(model) / "lingualens.json").read_bytes())
+    digest.update(json.dumps({"code": code_fingerprint(("evaluation/*.py",)), "n_boot": n_boot,
+                              "languages": list(languages), "kinds": AGREEMENT_KINDS, "groups": GROUPS,
+                              "per_language": AGREEMENT_PER_LANGUAGE}, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def read_evaluation(path: Path) -> dict | None:
+    """A cached student evaluation, or None when there is none or it cannot be read (then it is redone)."""
+    import json
+
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) and {"row", "samples", "teacher_consistency", "languages"} <= set(entry) \
+        else None
+
+
+def evaluate_student(name: str, teacher: str, teacher_memo, records, keywords, root: Path, n_boot: int) -> dict:
+    """The ~100-language retrieval (with its bootstrap draws), consistency and agreement of one student
+    beside its teacher: the study's row for it, as JSON."""
+    student = load_model(name)
+    pair = {name: MemoEncoder(student), teacher: teacher_memo}  # the student first: its languages define "trained"
+    rep = evaluate_multilingual(pair, records, root, "test", reference=teacher, n_boot=n_boot, keep_samples=True)
+    consistency = evaluate_crosslingual(pair, records, root, "test", reference=teacher, n_boot=n_boot)
+    agreement = evaluate_agreement(pair, records, keywords, root, "test", reference=teacher, kinds=AGREEMENT_KINDS,
+                                   per_language=AGREEMENT_PER_LANGUAGE, n_boot=n_boot)
+    row = {"student": name, "summary": student.info.test_summary,
+           "groups": {g: v for g, v in rep["groups"][name].items() if g in GROUPS},
+           "consistency": {g: {m: v[m] for m in (*CONSISTENCY, *(f"{c} vs reference" for c in CONSISTENCY))}
+                           for g, v in consistency["groups"][name].items()},
+           "agreement": {kind: agreement["results"]["app"][kind]["groups"][name]
+                         for kind in AGREEMENT_KINDS if kind in agreement["results"]["app"]},
+           "params": student.num_parameters()}
+    return {"row": row, "languages": len(rep["languages"]),
+            "samples": {g: [rep["group_samples"][name][g].tolist(), rep["group_samples"][teacher][g].tolist()]
+                        for g in GROUPS if g in rep["group_samples"][name]},
+            "teacher_consistency": {g: {m: v[m] for m in CONSISTENCY} for g, v in consistency["groups"][teacher].items()}}
+
+
 def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS, languages: tuple[str, ...] = (),
              out: Path = Path("results"), progress: bool = True, log=print, n_boot: int = 1000) -> Path:
 
@@ -487,30 +537,20 @@ def run_grid(budget: str, families=FAMILIES, objectives=OBJECTIVES, seeds=SEEDS,
                                   loss_code=loss_code_version()):
                     log(f"[{len(rows) + 1}/{total}] distilling {name} …")
                     run(DistillConfig(**config), train_cfg, progress=progress)
-                student = load_model(name)
-                student_memo = MemoEncoder(student)  # names are encoded once for the three evaluations
-                pair = {name: student_memo, teacher: memo}  # the student first: its languages define "trained"
-                rep = evaluate_multilingual(pair, records, root, "test", reference=teacher, n_boot=n_boot,
-                                            keep_samples=True)
-                consistency = evaluate_crosslingual(pair, records, root, "test", reference=teacher, n_boot=n_boot)
-                agreement = evaluate_agreement(pair, records, keywords, root, "test", reference=teacher,
-                                               kinds=AGREEMENT_KINDS, per_language=AGREEMENT_PER_LANGUAGE, n_boot=n_boot)
-                teachers[teacher].setdefault("consistency", {g: {m: v[m] for m in CONSISTENCY} for g, v in
-                                                             consistency["groups"][teacher].items()})
-                n_languages = len(rep["languages"])
-                samples[(family, objective, seed)] = {
-                    g: (rep["group_samples"][name][g], rep["group_samples"][teacher][g])
-                    for g in GROUPS if g in rep["group_samples"][name]}
-                rows.append({"teacher": teacher, "family": family, "objective": objective, "seed": seed, "student": name,
-                             "summary": student.info.test_summary,
-                             "groups": {g: v for g, v in rep["groups"][name].items() if g in GROUPS},
-                             "consistency": {g: {m: v[m] for m in (*CONSISTENCY, *(f"{c} vs reference" for c in CONSISTENCY))}
-                                             for g, v in consistency["groups"][name].items()},
-                             "agreement": {kind: agreement["results"]["app"][kind]["groups"][name]
-                                           for kind in AGREEMENT_KINDS if kind in agreement["results"]["app"]},
-                             "params": student.num_parameters(),
-                             "seconds": round(time.perf_counter() - t0, 1)})
-                del student
+                # a resumed study reuses each finished student's measurements too, not only its weights
+                cache = cache_dir() / "study" / f"{name}-{evaluation_key(name, teacher, n_boot, languages)}.json"
+                entry = read_evaluation(cache)
+                if entry is None:
+                    entry = evaluate_student(name, teacher, memo, records, keywords, root, n_boot)
+                    entry["row"].update(teacher=teacher, family=family, objective=objective, seed=seed,
+                                        seconds=round(time.perf_counter() - t0, 1))
+                    atomic_write_json(cache, entry, compact=True)
+                teachers[teacher].setdefault("consistency", entry["teacher_consistency"])
+                n_languages = entry["languages"]
+                samples[(family, objective, seed)] = {g: (np.asarray(s), np.asarray(t))
+                                                      for g, (s, t) in entry["samples"].items()}
+                rows.append({**entry["row"], "teacher": teacher, "family": family, "objective": objective,
+                             "seed": seed})
                 # written after every student: a long grid that is stopped still leaves what it measured
                 write_study(out, rows, samples, teachers, budget, schedule, seeds, total, started, n_languages,
                             families, objectives)

@@ -56,8 +56,10 @@ class DistillConfig:
     # which epoch is kept (and what patience waits on): "recall", val text→image R@10; "agreement",
     # the mean cosine S(x)·T(x) on the val captions of the eval languages — no ground truth, so far
     # less noise than a recall over a few hundred val concepts, and what a student that should
-    # behave like its teacher is for
-    select: str = "agreement"
+    # behave like its teacher is for. Empty: "agreement" when the feature term pulls S(x) to T(x),
+    # else "recall" (ED, or a formulation run alone, is not asked to replicate T(x))
+    select: str = field(default="", metadata={"help": "which epoch is kept: recall or agreement; empty: agreement "
+                                              "when --feature-weight > 0, else recall"})
     eval_languages: tuple[str, ...] = EMOJI_LANGUAGES
     device: str = "auto"  # auto: CUDA when every rank can have its own GPU, else CPU
 
@@ -66,6 +68,8 @@ class DistillConfig:
         for key in AGREEMENT_DEFAULTS:
             if getattr(self, key) == -1:
                 setattr(self, key, defaults[key])
+        if not self.select:
+            self.select = "agreement" if self.feature_weight > 0 else "recall"
 
 
 # The agreement terms' weights where a config does not say: what the default students are made with
