@@ -33,8 +33,10 @@ def test_t_interval_by_hand():
     assert np.isnan(t_interval([0.1])[0]) and np.isnan(t_interval([0.1, 0.1])[0])  # two seeds: no interval
 
 
-def _rows_and_samples(levels: dict[str, float], vqa: dict[str, float], noise: float = 0.005, seeds=(0, 1, 2)):
-    """Synthetic students whose all-language R@10 is levels[obj] x teacher, with concept noise."""
+def _rows_and_samples(levels: dict[str, float], vqa: dict[str, float], noise: float = 0.005, seeds=(0, 1, 2),
+                     app: dict[str, dict] | None = None):
+    """Synthetic students whose all-language R@10 is levels[obj] x teacher, with concept noise; `app` gives an
+    objective's app-gallery metrics ({metric: value}, the same for names and keywords, +0.01 x seed)."""
     rng = np.random.default_rng(1)
     teacher = 0.5 + rng.normal(0, 0.01, N_BOOT)
     rows, samples = [], {}
@@ -48,6 +50,9 @@ def _rows_and_samples(levels: dict[str, float], vqa: dict[str, float], noise: fl
                                      "vqa_flag_accuracy_mean": vqa[obj]},
                          "groups": {g: {"ratio": ratio} for g in ("all", "trained", "held-out")},
                          "params": {"text": 50e6}})
+            if app and obj in app:
+                block = {"all": {m: {"value": v + 0.01 * s} for m, v in app[obj].items()}}
+                rows[-1]["agreement"] = {"names": block, "keywords": block}
     return rows, samples
 
 
@@ -100,7 +105,7 @@ def test_markdown_has_one_row_per_objective_with_intervals():
     # rows made before the consistency and agreement columns existed show a dash, not a number
     consistency_rows = [line for line in extra.splitlines() if line.startswith("| lit-e5s-effl0-clip | ")
                         and line.split(" | ")[1] in levels]
-    assert len(consistency_rows) == 6 and consistency_rows[0].endswith("| – | – | – | – | – / – | – / – | – | – | – | – |")
+    assert len(consistency_rows) == 6 and consistency_rows[0].endswith("| – | – | – | – | – / – | – / – | – | – | – / – | – / – |")
     assert "--seeds 0 1 2" in md and "| dev held-out | held-out | outside XLM-R | image→text ratio, all |" in md
 
 
@@ -140,11 +145,24 @@ def test_claims_compare_formulations_and_say_what_the_agreement_terms_buy():
     # DR is best among the paper's formulations although the default row retrieves more
     assert '"DR best for retrieval" **holds**' in text and "Highest point estimate: `dr` (0.930)" in text
     assert "against DR alone, retrieval: +0.060 [" in text and "→ **higher**" in text
-    assert "no objective retrieves better than `dr+agreement` by intervals; the default stays." in text
-    # an objective above the default by intervals says the default should move
+    stays = "no objective is higher than `dr+agreement` on one axis and lower on none; the default stays."
+    assert stays in text
+    # higher on the test images but lower on agreement with the teacher: the default stays, with the numbers
     levels["fd"] = 1.05
-    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002))))
-    assert "`fd` retrieves better than `dr+agreement` by intervals, so the default should move" in text
+    app = {o: {"ratio": 0.95, "overlap@10": 0.6} for o in levels}
+    app["fd"] = {"ratio": 0.95, "overlap@10": 0.4}
+    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002, app=app))))
+    assert stays in text
+    assert "`fd` − `dr+agreement`: R@10 ratio, test images +0.060 [" in text
+    assert "R@10 ratio, app gallery, keywords +0.000 [+0.000, +0.000] → tie" in text
+    assert "overlap@10 with the teacher, keywords -0.200 [-0.200, -0.200] → lower" in text
+    # higher on one axis, tied on the rest: the default should move
+    app["fd"] = app["dr"]
+    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002, app=app))))
+    assert "`fd` is higher on one axis and lower on none, so the default should move." in text
+    # the app-gallery contrasts are t intervals over seeds: two seeds decide nothing
+    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002, app=app, seeds=(0, 1)))))
+    assert "The default objective: undecided with 2 seed(s)" in text
 
 
 def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
@@ -173,6 +191,15 @@ def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):
     held = result["cells"][0]["ratio"]["held-out"]
     assert held["lo"] <= held["hi"] and len(held["per_seed"]) == 2
     assert "clip|dr|ed" in result["contrasts"] and (tmp_path / "study.png").is_file()
+    # --cached-only trains nothing: the finished students are reported as part of a larger grid
+    said = []
+    run_grid("small", families=("clip",), objectives=("dr", "ed"), seeds=(0, 1, 2), out=tmp_path, progress=False,
+             log=said.append, n_boot=50, cached_only=True)
+    partial = json.loads((tmp_path / "study.json").read_text())
+    assert (partial["students_done"], partial["students_planned"]) == (4, 6)
+    assert said == ["not finished, left out: study-small-lit-e5s-effl0-clip-half-dr-s2",
+                    "not finished, left out: study-small-lit-e5s-effl0-clip-half-ed-s2"]
+    assert "**Partial: 4 of the 6 planned students**" in (tmp_path / "study.md").read_text()
     assert "DR best for retrieval" in path.read_text()
     # consistency and agreement with the teacher are columns of the study
     row = result["rows"][0]
