@@ -118,6 +118,8 @@ FIGURES: dict[str, Callable[[], str]] = {
     "agreement_layers.names": lambda: _layers("names"),
     "study.done": lambda: "{} of {} students".format(results("study").get("students_done", 0),
                                                      results("study").get("students_planned", 0)),
+    "study.clip.ed": lambda: _study_vs_default("clip"),
+    "study.siglip.ed": lambda: _study_vs_default("siglip"),
     "web.first_mb": lambda: f"{results('web')['first_visit']['bytes'] / 1e6:.0f} MB",
     "web.later_kb": lambda: f"{results('web')['later_visit']['bytes'] / 1e3:.0f} KB",
     "web.later_ready": lambda: f"{results('web')['later_visit']['ready_ms'] / 1000:.1f} s",
@@ -192,6 +194,23 @@ def _layers(kind: str, group: str = "all") -> str:
     values = [_agreement(kind, group=group, model=m, stem="agreement_layers") for m in (STUDENT, "size-l9")]
     return (f"overlap {values[0]['overlap@10']['value']:.2f} → {values[1]['overlap@10']['value']:.2f}, R@10 ratio "
             f"{values[0]['ratio']['value']:.2f} → {values[1]['ratio']['value']:.2f}")
+
+
+def _study_vs_default(family: str, objective: str = "ed") -> str:
+    """`objective` minus the default on every axis the study's default rule reads, with the seeds behind it,
+    e.g. 'R@10 ratio, test images +0.10 [+0.04, +0.17]; … (3 seeds)'."""
+    from training.study import AGREEMENT, default_axes
+
+    result = results("study")
+    cells = {c["objective"]: c for c in result["cells"] if c["family"] == family}
+    if objective not in cells or "dr" + AGREEMENT not in cells:
+        raise PublishError(f"results/study.json has no {family} rows for {objective} and the default")
+    seeds = len(set(cells[objective]["seeds"]) & set(cells["dr" + AGREEMENT]["seeds"]))
+    parts = []
+    for axis, contrast in default_axes(result, family).items():
+        c = contrast(objective, "dr" + AGREEMENT)
+        parts.append(f"{axis} {c['value']:+.2f}" + ("" if c["lo"] != c["lo"] else f" [{c['lo']:+.2f}, {c['hi']:+.2f}]"))
+    return "; ".join(parts) + f" ({seeds} seed{'s' if seeds > 1 else ''})"
 
 
 def _mix(kind: str = "keywords", group: str = "trained") -> str:

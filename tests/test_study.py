@@ -163,6 +163,11 @@ def test_claims_compare_formulations_and_say_what_the_agreement_terms_buy():
     # the app-gallery contrasts are t intervals over seeds: two seeds decide nothing
     text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002, app=app, seeds=(0, 1)))))
     assert "The default objective: undecided with 2 seed(s)" in text
+    # an objective with fewer seeds than the default is undecided, not a tie that could move the default
+    rows, samples = _rows_and_samples(levels, vqa, noise=0.002, app=app)
+    rows = [r for r in rows if r["objective"] != "fd" or r["seed"] == 0]
+    text = "\n".join(claims(_result(rows, samples)))
+    assert "the default stays. Undecided for `fd`: fewer than 3 seeds shared with the default." in text
 
 
 def test_run_grid_end_to_end_on_a_tiny_teacher(home, monkeypatch, tmp_path):

@@ -233,12 +233,15 @@ def default_claim(result: dict, family: str, default: str, others: list[str]) ->
     on none (a tie keeps the default, which costs the same). Said with every axis's numbers, so a reader can
     weigh them differently."""
     axes = default_axes(result, family)
-    seeds = next(c for c in result["cells"] if c["family"] == family and c["objective"] == default)["seeds"]
-    if len(seeds) < 3:
-        return (f"The default objective: undecided with {len(seeds)} seed(s); the app-gallery and agreement "
+    seeds = {c["objective"]: set(c["seeds"]) for c in result["cells"] if c["family"] == family}
+    if len(seeds[default]) < 3:
+        return (f"The default objective: undecided with {len(seeds[default])} seed(s); the app-gallery and agreement "
                 "contrasts need 3.")
-    parts, movers = [], []
+    parts, movers, undecided = [], [], []
     for o in others:
+        if len(seeds[o] & seeds[default]) < 3:  # its app axes have no interval yet: neither a tie nor a win
+            undecided.append(o)
+            continue
         words = {axis: contrast(o, default) for axis, contrast in axes.items()}
         verdicts = {axis: _verdict_word(c) for axis, c in words.items()}
         if "higher" not in verdicts.values():
@@ -250,6 +253,9 @@ def default_claim(result: dict, family: str, default: str, others: list[str]) ->
     head = (f"{', '.join(f'`{o}`' for o in movers)} is higher on one axis and lower on none, so the default "
             "should move." if movers else
             f"no objective is higher than `{default}` on one axis and lower on none; the default stays.")
+    if undecided:
+        head += (f" Undecided for {', '.join(f'`{o}`' for o in undecided)}: fewer than 3 seeds shared with the "
+                 "default.")
     return "The default objective: " + head + "".join(f"\n    - {p}" for p in parts)
 
 

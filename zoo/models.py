@@ -109,7 +109,8 @@ _hub("siglip2-base-patch16-224", "transformers", "google/siglip2-base-patch16-22
 
 
 # The default students: half-size text towers of both embedded teachers, for the two
-# formulations the paper singles out (DR best for retrieval, ED best for VQA). Their sizes are
+# formulations the paper singles out (it calls DR best for retrieval and ED best for VQA; results/study.md
+# tests both claims here). Their sizes are
 # known once distilled (`zoo list` reads them from the checkpoint).
 def _student_builder(**kwargs):
     raise RuntimeError("students are built by training, not from code")
