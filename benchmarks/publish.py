@@ -118,8 +118,11 @@ FIGURES: dict[str, Callable[[], str]] = {
     "agreement_layers.names": lambda: _layers("names"),
     "study.done": lambda: "{} of {} students".format(results("study").get("students_done", 0),
                                                      results("study").get("students_planned", 0)),
-    "study.clip.ed": lambda: _study_vs_default("clip"),
-    "study.siglip.ed": lambda: _study_vs_default("siglip"),
+    "study.clip.ed": lambda: _study_contrast("clip"),
+    "study.siglip.ed": lambda: _study_contrast("siglip"),
+    **{f"study.{family}.agreement_terms": (lambda family=family: _study_contrast(family, "dr+agreement", "dr",
+                                                                                 test_images=False))
+       for family in ("clip", "siglip")},
     "web.first_mb": lambda: f"{results('web')['first_visit']['bytes'] / 1e6:.0f} MB",
     "web.later_kb": lambda: f"{results('web')['later_visit']['bytes'] / 1e3:.0f} KB",
     "web.later_ready": lambda: f"{results('web')['later_visit']['ready_ms'] / 1000:.1f} s",
@@ -196,20 +199,21 @@ def _layers(kind: str, group: str = "all") -> str:
             f"{values[0]['ratio']['value']:.2f} → {values[1]['ratio']['value']:.2f}")
 
 
-def _study_vs_default(family: str, objective: str = "ed") -> str:
-    """`objective` minus the default on every axis the study's default rule reads, with the seeds behind it,
+def _study_contrast(family: str, objective: str = "ed", against: str = "dr+agreement", test_images: bool = True) -> str:
+    """`objective` minus `against` on every axis the study's default rule reads, with the seeds behind it,
     e.g. 'R@10 ratio, test images +0.10 [+0.04, +0.17]; … (3 seeds)'."""
-    from training.study import AGREEMENT, default_axes
+    from training.study import default_axes
 
     result = results("study")
     cells = {c["objective"]: c for c in result["cells"] if c["family"] == family}
-    if objective not in cells or "dr" + AGREEMENT not in cells:
-        raise PublishError(f"results/study.json has no {family} rows for {objective} and the default")
-    seeds = len(set(cells[objective]["seeds"]) & set(cells["dr" + AGREEMENT]["seeds"]))
+    if objective not in cells or against not in cells:
+        raise PublishError(f"results/study.json has no {family} rows for {objective} and {against}")
+    seeds = len(set(cells[objective]["seeds"]) & set(cells[against]["seeds"]))
     parts = []
     for axis, contrast in default_axes(result, family).items():
-        c = contrast(objective, "dr" + AGREEMENT)
-        parts.append(f"{axis} {c['value']:+.2f}" + ("" if c["lo"] != c["lo"] else f" [{c['lo']:+.2f}, {c['hi']:+.2f}]"))
+        if test_images or "test images" not in axis:
+            c = contrast(objective, against)
+            parts.append(f"{axis} {c['value']:+.2f}" + ("" if c["lo"] != c["lo"] else f" [{c['lo']:+.2f}, {c['hi']:+.2f}]"))
     return "; ".join(parts) + f" ({seeds} seed{'s' if seeds > 1 else ''})"
 
 

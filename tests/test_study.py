@@ -160,6 +160,10 @@ def test_claims_compare_formulations_and_say_what_the_agreement_terms_buy():
     app["fd"] = app["dr"]
     text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002, app=app))))
     assert "`fd` is higher on one axis and lower on none, so the default should move." in text
+    app["dr"] = {"ratio": 0.90, "overlap@10": 0.4}  # what the agreement terms buy where users search
+    text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002, app=app))))
+    assert ("Where users search: R@10 ratio, app gallery, names +0.050 [+0.050, +0.050] → higher; R@10 ratio, app "
+            "gallery, keywords +0.050 [+0.050, +0.050] → higher; overlap@10 with the teacher, names +0.200") in text
     # the app-gallery contrasts are t intervals over seeds: two seeds decide nothing
     text = "\n".join(claims(_result(*_rows_and_samples(levels, vqa, noise=0.002, app=app, seeds=(0, 1)))))
     assert "The default objective: undecided with 2 seed(s)" in text

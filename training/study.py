@@ -329,6 +329,11 @@ def claims(result: dict) -> list[str]:
             c = retrieval_contrast(result, family, default, "dr")
             lines.append(f"  - The agreement terms (the default recipe, `{default}`) against DR alone, retrieval: "
                          f"{_fmt(c)} → **{_verdict_word(c)}**.")
+            app = {axis: contrast(default, "dr") for axis, contrast in default_axes(result, family).items()
+                   if "test images" not in axis}
+            if not any(math.isnan(a["value"]) for a in app.values()):
+                lines.append("    Where users search: " + "; ".join(f"{axis} {_fmt(a)} → {_verdict_word(a)}"
+                                                                   for axis, a in app.items()) + ".")
         if default in every and len(every) > 1 and "all" in next(x for x in cells if x["objective"] == default)["ratio"]:
             lines.append("  - " + default_claim(result, family, default, [o for o in every if o != default]))
         for g, label in (("all", "every language"), ("held-out", "the held-out languages")):
