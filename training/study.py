@@ -474,15 +474,16 @@ def study_markdown(result: dict) -> str:
 
 
 def plot_study(result: dict, path: Path) -> None:
-    """Per family: the retrieval ratio by group and objective (top), and the retrieval ratio against
-    cross-lingual consistency (bottom), the paper's two axes in one picture."""
+    """Per family: the retrieval ratio by group and objective (top), the retrieval ratio against
+    cross-lingual consistency (middle), the paper's two axes in one picture, and what users meet (bottom):
+    keyword recall on the app's gallery against agreement with the teacher, the trade-off the default rule reads."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fams = sorted({c["family"] for c in result["cells"]})
-    fig, axes = plt.subplots(2, len(fams), figsize=(7 * len(fams), 7.6), squeeze=False)
+    fig, axes = plt.subplots(3, len(fams), figsize=(7 * len(fams), 11.4), squeeze=False)
     shown = ("trained", "dev held-out", "held-out")
     for col, fam in enumerate(fams):
         ax, scatter = axes[0][col], axes[1][col]
@@ -499,7 +500,8 @@ def plot_study(result: dict, path: Path) -> None:
         ax.axhline(CLOSE, color="k", ls="--", lw=1, label=f"{CLOSE} of the teacher")
         ax.set_xticks(x)
         ax.set_xticklabels([c["objective"] for c in cells], fontsize=7)
-        ax.set_ylim(0, 1.15)
+        top = max([c["ratio"][g]["hi"] for c in cells for g in shown if g in c["ratio"]], default=1.0)
+        ax.set_ylim(0, max(1.15, top + 0.05))
         ax.set_ylabel("text→image R@10 ÷ teacher")
         ax.set_title(f"half-size students of {teacher_name(fam)}")
         ax.legend(fontsize=7, loc="lower right")
@@ -517,6 +519,20 @@ def plot_study(result: dict, path: Path) -> None:
         scatter.set_xlabel("consistency: top-10 overlap with the English twin, student − teacher (all languages)")
         scatter.set_ylabel("R@10 ratio, all languages")
         scatter.grid(alpha=0.3)
+        users = axes[2][col]
+        for c in cells:
+            kw = ((c.get("agreement") or {}).get("keywords") or {}).get("all", {})
+            if "ratio" not in kw or "overlap@10" not in kw:
+                continue
+            x_, y_ = kw["overlap@10"]["per_seed"], kw["ratio"]["per_seed"]
+            dots = users.scatter(x_, y_, s=12, alpha=0.5)
+            users.scatter([np.mean(x_)], [np.mean(y_)], s=50, color=dots.get_facecolor()[0])
+            users.annotate(c["objective"], (np.mean(x_), np.mean(y_)), fontsize=7, xytext=(4, 4),
+                           textcoords="offset points")
+        users.axhline(1.0, color="k", lw=0.8)
+        users.set_xlabel("agreement: top-10 overlap with the teacher, keywords, app's gallery (dots: seeds)")
+        users.set_ylabel("keyword R@10 ratio, app's gallery")
+        users.grid(alpha=0.3)
     save_figure(fig, path)
 
 
