@@ -378,6 +378,16 @@ def speed_line(speed: dict | None) -> str:
     return line + "."
 
 
+def _time_line(result: dict) -> str:
+    """What the students cost when they were built (a resumed or --cached-only run reuses them, so its own
+    wall time says nothing about the study's)."""
+    spent = [r["seconds"] for r in result.get("rows", []) if r.get("seconds")]
+    if not spent:
+        return f"this run's time {result['seconds'] / 60:.1f} min"
+    return (f"a student took {np.median(spent) / 60:.0f} min (median; distillation and measurement), "
+            f"{sum(spent) / 3600:.1f} h for these {len(spent)}")
+
+
 def study_markdown(result: dict) -> str:
     m = result["machine"]
     seeds = sorted({s for c in result["cells"] for s in c["seeds"]})
@@ -392,9 +402,8 @@ def study_markdown(result: dict) -> str:
                 " --objectives " + " ".join(f"'{o}'" for o in objectives))
              + f"`. Budget `{result['budget']}` "
              f"({result['schedule']['epochs']} epoch(s) x {result['schedule']['passes_per_epoch']} passes per student), "
-             f"recipe `half`, seeds measured so far {', '.join(map(str, seeds))}; this run's time "
-             f"{result['seconds'] / 60:.1f} min on "
-             f"{m['cores']} cores ({m['cpu']}), torch {m['torch']}.", "",
+             f"recipe `half`, seeds measured so far {', '.join(map(str, seeds))}; "
+             + _time_line(result) + f" on {m['cores']} cores ({m['cpu']}), torch {m['torch']}.", "",
              *([f"**Partial: {result['students_done']} of the {result['students_planned']} planned students** "
                 f"(the grid was stopped; rerun the command to finish it — finished students are reused).", ""]
                if result.get("students_done", 0) < result.get("students_planned", 0) else []),
