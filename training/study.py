@@ -395,6 +395,7 @@ def study_markdown(result: dict) -> str:
     asked_seeds = result.get("seeds") or seeds
     asked_families = result.get("families") or sorted({c["family"] for c in result["cells"]})
     objectives = result.get("objectives")
+    partial = result.get("students_done", 0) < result.get("students_planned", 0)
     lines = ["# LinguaLens study: five distillation formulations on two teacher families", "",
              f"Reproduce: `python -m training.study --budget {result['budget']} --seeds {' '.join(map(str, asked_seeds))} "
              f"--families {' '.join(asked_families)}"
@@ -402,11 +403,11 @@ def study_markdown(result: dict) -> str:
                 " --objectives " + " ".join(f"'{o}'" for o in objectives))
              + f"`. Budget `{result['budget']}` "
              f"({result['schedule']['epochs']} epoch(s) x {result['schedule']['passes_per_epoch']} passes per student), "
-             f"recipe `half`, seeds measured so far {', '.join(map(str, seeds))}; "
+             f"recipe `half`, seeds {'measured so far ' if partial else ''}{', '.join(map(str, seeds))}; "
              + _time_line(result) + f" on {m['cores']} cores ({m['cpu']}), torch {m['torch']}.", "",
              *([f"**Partial: {result['students_done']} of the {result['students_planned']} planned students** "
                 f"(the grid was stopped; rerun the command to finish it — finished students are reused).", ""]
-               if result.get("students_done", 0) < result.get("students_planned", 0) else []),
+               if partial else []),
              "Retrieval ratios are student ÷ teacher R@10 on the ~100-language test evaluation "
              f"({result.get('languages', '?')} languages; *trained*: the languages distillation saw; *dev held-out* and "
              "*held-out*: never trained on, the dev group reads choices on val, the test group none; *outside XLM-R*: "
