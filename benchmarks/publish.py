@@ -126,6 +126,7 @@ FIGURES: dict[str, Callable[[], str]] = {
     "study.clip.ed": lambda: _study_contrast("clip"),
     "study.siglip.ed": lambda: _study_contrast("siglip"),
     "study.siglip.mcl": lambda: _study_contrast("siglip", "mcl"),
+    **{f"study.{family}.fd": (lambda family=family: _study_contrast(family, "fd")) for family in ("clip", "siglip")},
     **{f"study.{family}.agreement_terms": (lambda family=family: _study_contrast(family, "dr+agreement", "dr",
                                                                                  test_images=False))
        for family in ("clip", "siglip")},
