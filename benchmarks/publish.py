@@ -21,6 +21,7 @@ import contextlib
 import importlib
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -122,7 +123,7 @@ FIGURES: dict[str, Callable[[], str]] = {
                                                          ("tb-kw0", STUDENT, "tb-kw4000"), "names"),
     "study.done": lambda: "{} of {} students".format(results("study").get("students_done", 0),
                                                      results("study").get("students_planned", 0)),
-    "study.hours": lambda: f"{sum(r['seconds'] for r in results('study')['rows']) / 3600:.1f} h",
+    "study.hours": lambda: _study_hours(),
     "study.clip.ed": lambda: _study_contrast("clip"),
     "study.siglip.ed": lambda: _study_contrast("siglip"),
     "study.siglip.mcl": lambda: _study_contrast("siglip", "mcl"),
@@ -208,10 +209,16 @@ def _curve_points(stem: str, students: tuple[str, ...], kind: str, group: str = 
     return f"overlap {overlaps}, R@10 ratio {ratios}"
 
 
+def _study_hours() -> str:
+    from training.study import build_seconds
+
+    return f"{sum(build_seconds(results('study'))) / 3600:.1f} h"
+
+
 def _study_contrast(family: str, objective: str = "ed", against: str = "dr+agreement", test_images: bool = True) -> str:
     """`objective` minus `against` on every axis the study's default rule reads, with the seeds behind it,
     e.g. 'R@10 ratio, test images +0.10 [+0.04, +0.17]; … (3 seeds)'."""
-    from training.study import default_axes
+    from training.study import app_axes, default_axes
 
     result = results("study")
     cells = {c["objective"]: c for c in result["cells"] if c["family"] == family}
@@ -219,10 +226,9 @@ def _study_contrast(family: str, objective: str = "ed", against: str = "dr+agree
         raise PublishError(f"results/study.json has no {family} rows for {objective} and {against}")
     seeds = len(set(cells[objective]["seeds"]) & set(cells[against]["seeds"]))
     parts = []
-    for axis, contrast in default_axes(result, family).items():
-        if test_images or "test images" not in axis:
-            c = contrast(objective, against)
-            parts.append(f"{axis} {c['value']:+.2f}" + ("" if c["lo"] != c["lo"] else f" [{c['lo']:+.2f}, {c['hi']:+.2f}]"))
+    for axis, contrast in (default_axes if test_images else app_axes)(result, family).items():
+        c = contrast(objective, against)
+        parts.append(f"{axis} {c['value']:+.2f}" + ("" if math.isnan(c["lo"]) else f" [{c['lo']:+.2f}, {c['hi']:+.2f}]"))
     return "; ".join(parts) + f" ({seeds} seed{'s' if seeds > 1 else ''})"
 
 

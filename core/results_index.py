@@ -90,8 +90,8 @@ ENTRIES: tuple[ResultsEntry, ...] = (
                  "size-l9:lit-e5s-effl0-clip",
                  ("benchmarks/agreement.py", "evaluation/agreement*.py", *EVALUATION, *CORPUS)),
     ResultsEntry("agreement_text_budget", "the default CLIP half student's keyword text: none, the default 1,000 "
-                 "train-split CLDR keywords per language, or every one (153,498 in 81 languages against 80,201); val, "
-                 "app gallery, same run",
+                 "train-split CLDR keywords per language, or every one; val, app gallery, "
+                 "same run",
                  "python -m training.distill --name tb-kw0 --train-sources emoji cldr cldr-name && "
                  "python -m training.distill --name tb-kw4000 --keywords-per-language 4000 && "
                  "python -m benchmarks.agreement --split val --stem agreement_text_budget --per-language 100 --pairs "
